@@ -1,0 +1,3 @@
+import { projectVitestConfig } from '../../tools/vitest.base';
+
+export default projectVitestConfig('apps/worker-decode');

@@ -1,0 +1,2 @@
+import { placeholder } from '@magicvideo/shared';
+export const x = placeholder;

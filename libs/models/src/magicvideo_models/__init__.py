@@ -1,0 +1,1 @@
+"""MagicVideo models: architectures, training, evaluation and ONNX export."""

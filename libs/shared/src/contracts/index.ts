@@ -1,0 +1,3 @@
+export * from './artifact-keys';
+export * from './queue-names';
+export * from './redis-prefix';

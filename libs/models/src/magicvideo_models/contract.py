@@ -162,7 +162,7 @@ def check_model_tensors(
             if name not in expected_names:
                 violations.append(
                     ModelContractViolation(
-                        file, name, f"not in the contract's {role}s {expected_names}", role
+                        file, name, f"not in the contract's {role}s {_listed(expected_names)}", role
                     )
                 )
         by_name = {v.name: v for v in values}
@@ -171,7 +171,7 @@ def check_model_tensors(
             value = by_name.get(name)
             if value is None:
                 violations.append(
-                    ModelContractViolation(file, name, f"missing (model has {actual_names})", role)
+                    ModelContractViolation(file, name, f"missing (model has {_listed(actual_names)})", role)
                 )
                 continue
             violations += _check_tensor(file, role, value, tensor_spec, known, seen)
@@ -197,16 +197,15 @@ def _check_tensor(
     tensor_type = value.type.tensor_type
     dtype = onnx_dtype_name(tensor_type.elem_type)
     if dtype not in spec["dtypes"]:
-        violations.append(violation(f"dtype {dtype} not in [{', '.join(spec['dtypes'])}]"))
+        violations.append(violation(f"dtype {dtype} not in {_listed(spec['dtypes'])}"))
     expected_shape = spec["shape"]
     if not tensor_type.HasField("shape"):
         return violations + [violation(f"has no shape, expected rank {len(expected_shape)}")]
     dims = list(tensor_type.shape.dim)
     if len(dims) != len(expected_shape):
         shape = [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in dims]
-        return violations + [
-            violation(f"rank {len(dims)} {shape}, expected rank {len(expected_shape)} {expected_shape}")
-        ]
+        expected = f"expected rank {len(expected_shape)} {_listed(expected_shape)}"
+        return violations + [violation(f"rank {len(dims)} {_listed(shape)}, {expected}")]
     for axis, (dim, expected) in enumerate(zip(dims, expected_shape, strict=True)):
         if not dim.HasField("dim_value"):
             continue  # symbolic or unknown: any size is accepted at run time
@@ -275,3 +274,8 @@ def validate_model_folder(path: str | Path, contract: dict[str, Any] | None = No
 def _json_path(path: Any) -> str:
     parts = [str(p) for p in path]
     return "/".join(parts) if parts else "(root)"
+
+
+def _listed(items: Any) -> str:
+    """``[a, b, 3]``: the list format of the messages of both halves."""
+    return "[" + ", ".join(str(item) for item in items) + "]"

@@ -1,0 +1,7 @@
+/** `@magicvideo/shared/testing`: the test-service harness of DESIGN.md §10. For tests only. */
+export * from './docker-engine';
+export * from './free-port';
+export * from './redis-server-process';
+export * from './test-redis';
+export * from './test-s3';
+export * from './test-services';

@@ -1,0 +1,80 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import S3rver from 's3rver';
+import { detectDockerEngine } from './docker-engine';
+
+export type S3Source = 'env' | 's3rver';
+
+export interface TestS3 {
+  endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  forcePathStyle: true;
+  source: S3Source;
+  notes: string[];
+  /** Stops the server if this harness started it; a shared endpoint is left running. */
+  stop(): Promise<void>;
+}
+
+export interface FindTestS3Options {
+  prefer?: 'auto' | S3Source;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** s3rver accepts any signature made with these (its documented defaults). */
+const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+/**
+ * DESIGN.md §10: S3_ENDPOINT (with S3_ACCESS_KEY_ID/S3_SECRET_ACCESS_KEY, MinIO's defaults when
+ * unset); else a testcontainers MinIO if Docker answers (reported and skipped: not a
+ * dependency); else an in-process s3rver on a free port over a temporary directory.
+ */
+export async function findTestS3(options: FindTestS3Options = {}): Promise<TestS3> {
+  const env = options.env ?? process.env;
+  const prefer = options.prefer ?? 'auto';
+  const notes: string[] = [];
+  const region = env.S3_REGION || 'us-east-1';
+
+  if (prefer === 'auto' || prefer === 'env') {
+    if (env.S3_ENDPOINT) {
+      return {
+        endpoint: env.S3_ENDPOINT,
+        region,
+        accessKeyId: env.S3_ACCESS_KEY_ID || 'minioadmin',
+        secretAccessKey: env.S3_SECRET_ACCESS_KEY || 'minioadmin',
+        forcePathStyle: true,
+        source: 'env',
+        notes,
+        stop: async () => undefined,
+      };
+    }
+    if (prefer === 'env') throw new Error('S3_ENDPOINT is not set');
+    notes.push('S3_ENDPOINT not set');
+    const docker = await detectDockerEngine(env);
+    notes.push(
+      docker.available
+        ? `Docker answers at ${docker.socketPath}, but the testcontainers MinIO branch is unavailable: the package is not a dependency`
+        : `testcontainers MinIO branch skipped: ${docker.reason}`,
+    );
+  }
+
+  const directory = await mkdtemp(path.join(tmpdir(), 'mv-s3rver-'));
+  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, vhostBuckets: false });
+  const { port } = await server.run();
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    region,
+    ...S3RVER_CREDENTIALS,
+    forcePathStyle: true,
+    source: 's3rver',
+    notes,
+    async stop() {
+      // The SDK keeps sockets alive; drop them so close() does not wait for their idle timeout.
+      server.httpServer?.closeAllConnections();
+      await server.close();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,2 +1,2 @@
-import { placeholder } from '@magicvideo/shared';
-export const x = placeholder;
+// The public surface of @magicvideo/diffusion; exports arrive with the runtime modules.
+export {};

@@ -3,7 +3,8 @@
  * written by `python -m magicvideo_models.scheduler_vectors`) and the metric they are compared with.
  */
 import { readFile } from 'node:fs/promises';
-import type { SchedulerConfig, SchedulerName } from './scheduler';
+import { expect } from 'vitest';
+import { createScheduler, type SchedulerConfig, type SchedulerName } from './scheduler';
 
 export interface VectorStep {
   timestep: number;
@@ -77,5 +78,41 @@ export function relativeMaxError(actual: Float32Array, expected: Float32Array): 
   return maxError / scale;
 }
 
+/** max_i |a_i − b_i|, for properties whose error scales with the inputs rather than the output. */
+export function maxAbsDifference(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return Infinity;
+  return a.reduce((worst, x, i) => Math.max(worst, Math.abs(x - (b[i] as number))), 0);
+}
+
 /** Tolerance of every step against diffusers; float32 rounding is ~6e-8. */
 export const stepTolerance = 1e-6;
+
+/**
+ * Replays one recorded diffusers run: same timesteps and init_noise_sigma, and at every step the
+ * scaled model input and prev_sample within `stepTolerance`, fed the recorded sample, model
+ * output and noise (so each step is checked on diffusers' own inputs, history included).
+ */
+export function expectRunMatchesDiffusers(vectorCase: VectorCase): void {
+  const scheduler = createScheduler(vectorCase.scheduler, vectorCase.config, {
+    numInferenceSteps: vectorCase.num_inference_steps,
+    eta: vectorCase.eta,
+  });
+  expect(scheduler.timesteps).toEqual(vectorCase.timesteps.map(Math.fround));
+  expect(scheduler.initNoiseSigma).toBe(Math.fround(vectorCase.init_noise_sigma));
+  vectorCase.steps.forEach((step, stepIndex) => {
+    const where = `${vectorCase.name} step ${stepIndex} (t=${step.timestep})`;
+    const sample = float32s(step.sample);
+    const scaled = scheduler.scaleModelInput(sample, stepIndex);
+    expect(relativeMaxError(scaled, float32s(step.scaled_model_input)), `${where}: scaled input`).toBeLessThanOrEqual(
+      stepTolerance,
+    );
+    const noise = step.noise === null ? undefined : float32s(step.noise);
+    const prevSample = scheduler.step(float32s(step.model_output), stepIndex, sample, noise);
+    expect(relativeMaxError(prevSample, float32s(step.prev_sample)), `${where}: prev_sample`).toBeLessThanOrEqual(
+      stepTolerance,
+    );
+  });
+  const { step_index, original, noise, noisy } = vectorCase.add_noise;
+  const noised = scheduler.addNoise(float32s(original), float32s(noise), step_index);
+  expect(relativeMaxError(noised, float32s(noisy)), `${vectorCase.name}: addNoise`).toBeLessThanOrEqual(stepTolerance);
+}

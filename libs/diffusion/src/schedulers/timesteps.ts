@@ -48,8 +48,31 @@ export interface TimestepSchedule {
   stepsOffset: number;
 }
 
+/**
+ * diffusers' own formulas go wrong at some step counts: 'trailing' gets one value too many (a
+ * float step length rounds up) ending at −1, and 'leading' with steps_offset can reach T. torch
+ * would index ᾱ at −1 (wrapping to the end) or fail; this runtime refuses those schedules.
+ */
+function checkSchedule(timesteps: number[], schedule: TimestepSchedule): number[] {
+  const { spacing, numInferenceSteps, numTrainTimesteps, stepsOffset } = schedule;
+  const valid =
+    timesteps.length === numInferenceSteps &&
+    timesteps.every((t, i) => t >= 0 && t < numTrainTimesteps && (i === 0 || t < (timesteps[i - 1] as number)));
+  if (!valid) {
+    throw new RangeError(
+      `'${spacing}' spacing with ${numInferenceSteps} steps (steps_offset ${stepsOffset}) gives timesteps ` +
+        `[${timesteps.join(', ')}] outside [0, ${numTrainTimesteps}) or not ${numInferenceSteps} distinct values; choose another step count`,
+    );
+  }
+  return timesteps;
+}
+
 /** DDPMScheduler / DDIMScheduler `set_timesteps`: integer timesteps, first the noisiest. */
-export function discreteTimesteps({ spacing, numInferenceSteps, numTrainTimesteps, stepsOffset }: TimestepSchedule): number[] {
+export function discreteTimesteps(schedule: TimestepSchedule): number[] {
+  return checkSchedule(unchecked(schedule), schedule);
+}
+
+function unchecked({ spacing, numInferenceSteps, numTrainTimesteps, stepsOffset }: TimestepSchedule): number[] {
   checkStepCount(numInferenceSteps, numTrainTimesteps);
   switch (spacing) {
     case 'linspace':
@@ -73,14 +96,18 @@ export function eulerTimesteps(schedule: TimestepSchedule): number[] {
   const { spacing, numInferenceSteps, numTrainTimesteps } = schedule;
   if (spacing !== 'linspace') return discreteTimesteps(schedule);
   checkStepCount(numInferenceSteps, numTrainTimesteps);
-  return numpyLinspace(0, numTrainTimesteps - 1, numInferenceSteps).map(f32).reverse();
+  return checkSchedule(numpyLinspace(0, numTrainTimesteps - 1, numInferenceSteps).map(f32).reverse(), schedule);
 }
 
 /**
  * DPMSolverMultistepScheduler `set_timesteps` (lambda_min_clipped = −∞, so the last usable
  * timestep is T): 'linspace' and 'leading' spread n + 1 points and drop the final 0.
  */
-export function dpmSolverTimesteps({ spacing, numInferenceSteps, numTrainTimesteps, stepsOffset }: TimestepSchedule): number[] {
+export function dpmSolverTimesteps(schedule: TimestepSchedule): number[] {
+  return checkSchedule(uncheckedDpmSolver(schedule), schedule);
+}
+
+function uncheckedDpmSolver({ spacing, numInferenceSteps, numTrainTimesteps, stepsOffset }: TimestepSchedule): number[] {
   checkStepCount(numInferenceSteps, numTrainTimesteps);
   const lastTimestep = numTrainTimesteps;
   switch (spacing) {

@@ -6,8 +6,9 @@ phrases, so the text encoder has to learn that "ball", "disc" and "circle" name 
 `parse_caption` maps any caption of the grammar (and free text that uses its words) back to
 the attributes, which is how evaluation knows what a prompt asked for.
 
-Growing the set means appending to PALETTE / SHAPE_NOUNS / MOTION_PHRASES; the judge and the
-clip sampler read these tables, and held-out combinations stay in heldout_combinations.txt.
+Growing the set means appending to PALETTE, SHAPE_NOUNS, MOTION_VERBS or DIRECTION_PHRASES (and the
+tokenizer corpus); the judge and the clip sampler read these tables, and held-out combinations
+stay in heldout_combinations.txt.
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ import numpy as np
 
 Rgb = tuple[int, int, int]
 
-# Far apart in RGB (every pair ≥ 180 apart, each ≥ 170 from the background), so that both the
+# Far apart in RGB (every pair ≥ 170 apart, each ≥ 150 from the background), so that both the
 # renderer's anti-aliased edges and a generated clip's colour drift still land nearest the
-# intended entry. White and yellow are both bright, hence a dark background.
+# intended entry. White and yellow are both bright, hence a dark background. The values agree
+# with captions_corpus.COLOURS (the tokenizer corpus), which also lists colours to grow into.
 PALETTE: dict[str, Rgb] = {
     "red": (220, 40, 40),
-    "green": (40, 200, 60),
-    "blue": (40, 90, 235),
-    "yellow": (240, 220, 40),
+    "green": (40, 180, 60),
+    "blue": (40, 80, 220),
+    "yellow": (240, 210, 40),
     "white": (245, 245, 245),
 }
 BACKGROUND: Rgb = (32, 32, 32)
@@ -36,58 +38,38 @@ COLOURS: tuple[str, ...] = tuple(PALETTE)
 SHAPES: tuple[str, ...] = ("circle", "square", "triangle")
 MOTIONS: tuple[str, ...] = ("moving left", "moving right", "moving up", "moving down")
 
-# Paraphrases for each shape; the first is the canonical name.
+# Paraphrases for each shape; the first is the canonical name. Every word a caption uses is in
+# the tokenizer's corpus (captions_corpus.py), so no caption word is split into stray pieces.
 SHAPE_NOUNS: dict[str, tuple[str, ...]] = {
     "circle": ("circle", "ball", "disc"),
     "square": ("square", "box", "block"),
-    "triangle": ("triangle", "wedge", "pyramid"),
+    "triangle": ("triangle",),
 }
 
-# Paraphrases for each motion; the first is the canonical phrase.
+# A motion phrase is a verb and a direction phrase ("rolling to the left"); the first of each
+# is canonical, so the canonical phrase is "moving left".
+MOTION_VERBS: tuple[str, ...] = ("moving", "rolling", "sliding", "drifting", "gliding", "travelling")
+DIRECTION_PHRASES: dict[str, tuple[str, ...]] = {
+    "moving left": ("left", "to the left", "leftwards"),
+    "moving right": ("right", "to the right", "rightwards"),
+    "moving up": ("up", "upwards", "to the top"),
+    "moving down": ("down", "downwards", "to the bottom"),
+}
 MOTION_PHRASES: dict[str, tuple[str, ...]] = {
-    "moving left": (
-        "moving left",
-        "moving to the left",
-        "going left",
-        "sliding leftwards",
-        "drifting to the left",
-        "heading left",
-    ),
-    "moving right": (
-        "moving right",
-        "moving to the right",
-        "going right",
-        "sliding rightwards",
-        "drifting to the right",
-        "heading right",
-    ),
-    "moving up": (
-        "moving up",
-        "moving upwards",
-        "going up",
-        "rising",
-        "floating upwards",
-        "heading up",
-    ),
-    "moving down": (
-        "moving down",
-        "moving downwards",
-        "going down",
-        "falling",
-        "sinking",
-        "heading down",
-    ),
+    motion: tuple(f"{verb} {direction}" for verb in MOTION_VERBS for direction in directions)
+    for motion, directions in DIRECTION_PHRASES.items()
 }
 
 TEMPLATES: tuple[str, ...] = (
     "a {colour} {noun} {motion}",
     "{colour} {noun} {motion}",
-    "a {colour} {noun} {motion} on a dark background",
+    "the {colour} {noun} is {motion}",
     "there is a {colour} {noun} {motion}",
-    "a single {colour} {noun} {motion} across the frame",
+    "a {colour} {noun} {motion} on a dark background",
 )
 
-# Words that decide the direction when parsing; the motion phrases above are built from them.
+# Words that decide the direction when parsing: those the phrases above use, and a few more
+# that free-text prompts use for vertical motion.
 _DIRECTION_WORDS: dict[str, str] = {
     "left": "moving left",
     "leftwards": "moving left",
@@ -95,9 +77,11 @@ _DIRECTION_WORDS: dict[str, str] = {
     "rightwards": "moving right",
     "up": "moving up",
     "upwards": "moving up",
+    "top": "moving up",
     "rising": "moving up",
     "down": "moving down",
     "downwards": "moving down",
+    "bottom": "moving down",
     "falling": "moving down",
     "sinking": "moving down",
 }

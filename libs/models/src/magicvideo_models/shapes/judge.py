@@ -32,7 +32,7 @@ from magicvideo_models.shapes.grammar import PALETTE, ShapeAttributes, parse_cap
 STATIC = "static"
 
 # RGB distance from the background beyond which a pixel belongs to the object (palette colours
-# are ≥ 170 away, so pixels more than about a third covered count).
+# are ≥ 150 away, so pixels more than about 40% covered count).
 FOREGROUND_DISTANCE = 60.0
 # Core pixels, whose mean decides the colour: at least this fraction of the typical object distance.
 CORE_FRACTION = 0.75

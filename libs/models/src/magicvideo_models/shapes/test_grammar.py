@@ -1,14 +1,20 @@
 import itertools
+import re
 
 import numpy as np
 import pytest
 
+from magicvideo_models.captions_corpus import COLOURS as CORPUS_COLOURS
+from magicvideo_models.captions_corpus import tokenizer_corpus
 from magicvideo_models.shapes.grammar import (
     BACKGROUND,
     COLOURS,
+    MOTION_PHRASES,
     MOTIONS,
     PALETTE,
+    SHAPE_NOUNS,
     SHAPES,
+    TEMPLATES,
     ShapeAttributes,
     UnparseableCaptionError,
     all_captions,
@@ -32,7 +38,7 @@ def _distance(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
 
 def test_palette_colours_are_far_apart_and_far_from_the_background() -> None:
     for a, b in itertools.combinations(PALETTE.values(), 2):
-        assert _distance(a, b) >= 180
+        assert _distance(a, b) >= 170
     for colour in PALETTE.values():
         assert _distance(colour, BACKGROUND) >= 150
 
@@ -40,7 +46,10 @@ def test_palette_colours_are_far_apart_and_far_from_the_background() -> None:
 def test_every_caption_of_every_combination_parses_back_to_its_attributes() -> None:
     for attributes in all_combinations():
         captions = all_captions(attributes.colour, attributes.shape, attributes.motion)
-        assert len(set(captions)) == len(captions) == 90
+        expected = (
+            len(TEMPLATES) * len(SHAPE_NOUNS[attributes.shape]) * len(MOTION_PHRASES[attributes.motion])
+        )
+        assert len(set(captions)) == len(captions) == expected
         for caption in captions:
             assert parse_caption(caption) == attributes, caption
 
@@ -58,6 +67,9 @@ def test_parse_caption_understands_free_text_in_the_grammar_words() -> None:
     assert parse_caption("A Yellow BALL, rolling to the right!") == ShapeAttributes(
         "yellow", "circle", "moving right"
     )
+    assert parse_caption("the white disc drifting to the top") == ShapeAttributes(
+        "white", "circle", "moving up"
+    )
     assert parse_caption("blue block falling") == ShapeAttributes("blue", "square", "moving down")
 
 
@@ -74,7 +86,17 @@ def test_vocabulary_holds_every_attribute_word() -> None:
     vocabulary = caption_vocabulary()
     assert set(COLOURS) <= vocabulary
     assert set(SHAPES) <= vocabulary
-    assert {"left", "right", "up", "down", "ball", "box", "wedge"} <= vocabulary
+    assert {"left", "right", "up", "down", "ball", "box", "rolling"} <= vocabulary
+
+
+def test_every_caption_word_is_in_the_tokenizer_corpus() -> None:
+    corpus_words = {word for line in tokenizer_corpus() for word in re.findall(r"[a-z]+", line.lower())}
+    assert caption_vocabulary() <= corpus_words
+
+
+def test_palette_agrees_with_the_tokenizer_corpus_colours() -> None:
+    for name, rgb in PALETTE.items():
+        assert CORPUS_COLOURS[name] == rgb
 
 
 def test_heldout_is_about_an_eighth_of_the_combinations() -> None:

@@ -2,7 +2,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyGuidance } from './classifier-free-guidance';
 
-const outputArb = fc.float32Array({ minLength: 8, maxLength: 8, min: -4, max: 4, noNaN: true, noDefaultInfinity: true });
+const outputArb = fc.float32Array({
+  minLength: 8,
+  maxLength: 8,
+  min: -4,
+  max: 4,
+  noNaN: true,
+  noDefaultInfinity: true,
+});
 
 describe('applyGuidance', () => {
   it('computes uncond + scale·(cond − uncond) in float32', () => {
@@ -17,7 +24,9 @@ describe('applyGuidance', () => {
         const atZero = applyGuidance(uncond, cond, 0);
         return (
           atZero.every((v, i) => v === uncond[i]) &&
-          atOne.every((v, i) => Math.abs(v - (cond[i] as number)) <= 1e-6 * Math.max(1, Math.abs(cond[i] as number)))
+          atOne.every(
+            (v, i) => Math.abs(v - (cond[i] as number)) <= 1e-6 * Math.max(1, Math.abs(cond[i] as number)),
+          )
         );
       }),
     );
@@ -27,7 +36,9 @@ describe('applyGuidance', () => {
     const uncond = new Float32Array([0.1]);
     const cond = new Float32Array([0.30000001192092896]);
     const diff = Math.fround((cond[0] as number) - (uncond[0] as number));
-    expect(applyGuidance(uncond, cond, 7.5)[0]).toBe(Math.fround((uncond[0] as number) + Math.fround(7.5 * diff)));
+    expect(applyGuidance(uncond, cond, 7.5)[0]).toBe(
+      Math.fround((uncond[0] as number) + Math.fround(7.5 * diff)),
+    );
   });
 
   it('rejects outputs of different lengths and a non-finite scale', () => {

@@ -7,7 +7,9 @@
  */
 export function applyGuidance(uncond: Float32Array, cond: Float32Array, scale: number): Float32Array {
   if (uncond.length !== cond.length) {
-    throw new RangeError(`guidance needs outputs of one shape: uncond ${uncond.length} vs cond ${cond.length} values`);
+    throw new RangeError(
+      `guidance needs outputs of one shape: uncond ${uncond.length} vs cond ${cond.length} values`,
+    );
   }
   if (!Number.isFinite(scale)) throw new RangeError(`guidance scale must be finite, got ${scale}`);
   const scale32 = Math.fround(scale);

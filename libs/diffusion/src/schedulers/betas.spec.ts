@@ -7,11 +7,14 @@ import { loadSchedulerVectors } from './scheduler-vectors.fixture';
 const vectors = await loadSchedulerVectors();
 
 describe('beta schedules', () => {
-  it.each(['linear', 'scaled_linear'] as const)('alphas_cumprod equals diffusers bit for bit: %s', (schedule) => {
-    const { beta_start, beta_end, num_train_timesteps } = vectors.schedule;
-    const actual = alphasCumprod(betaSchedule(schedule, beta_start, beta_end, num_train_timesteps));
-    expect(Array.from(actual)).toEqual(Array.from(Float32Array.from(vectors.alphas_cumprod[schedule])));
-  });
+  it.each(['linear', 'scaled_linear'] as const)(
+    'alphas_cumprod equals diffusers bit for bit: %s',
+    (schedule) => {
+      const { beta_start, beta_end, num_train_timesteps } = vectors.schedule;
+      const actual = alphasCumprod(betaSchedule(schedule, beta_start, beta_end, num_train_timesteps));
+      expect(Array.from(actual)).toEqual(Array.from(Float32Array.from(vectors.alphas_cumprod[schedule])));
+    },
+  );
 
   it('starts at start, ends at end and never decreases for increasing bounds', () => {
     fc.assert(
@@ -22,7 +25,9 @@ describe('beta schedules', () => {
         (start, width, steps) => {
           const values = float32Linspace(start, start + width, steps);
           const sorted = values.every((v, i) => i === 0 || v >= (values[i - 1] as number));
-          return values[0] === Math.fround(start) && values[steps - 1] === Math.fround(start + width) && sorted;
+          return (
+            values[0] === Math.fround(start) && values[steps - 1] === Math.fround(start + width) && sorted
+          );
         },
       ),
     );
@@ -30,7 +35,9 @@ describe('beta schedules', () => {
 
   it('keeps ᾱ_t strictly decreasing in (0, 1)', () => {
     const alphaProds = alphasCumprod(betaSchedule('scaled_linear', 0.00085, 0.012, 1000));
-    expect(alphaProds.every((a, t) => a > 0 && a < 1 && (t === 0 || a < (alphaProds[t - 1] as number)))).toBe(true);
+    expect(alphaProds.every((a, t) => a > 0 && a < 1 && (t === 0 || a < (alphaProds[t - 1] as number)))).toBe(
+      true,
+    );
   });
 });
 

@@ -65,5 +65,7 @@ export interface NoiseScheduleConfig {
 
 /** ᾱ_t for t = 0 … T − 1 of a config's beta schedule. */
 export function scheduleAlphasCumprod(config: NoiseScheduleConfig): Float32Array {
-  return alphasCumprod(betaSchedule(config.beta_schedule, config.beta_start, config.beta_end, config.num_train_timesteps));
+  return alphasCumprod(
+    betaSchedule(config.beta_schedule, config.beta_start, config.beta_end, config.num_train_timesteps),
+  );
 }

@@ -2,7 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DdimScheduler } from './ddim';
 import type { SchedulerConfig } from './scheduler';
-import { casesFor, expectRunMatchesDiffusers, loadSchedulerVectors, maxAbsDifference } from './scheduler-vectors.fixture';
+import {
+  casesFor,
+  expectRunMatchesDiffusers,
+  loadSchedulerVectors,
+  maxAbsDifference,
+} from './scheduler-vectors.fixture';
 
 const vectors = await loadSchedulerVectors();
 
@@ -18,12 +23,22 @@ const sd1Config: SchedulerConfig = {
   set_alpha_to_one: true,
 };
 
-const sampleArb = fc.float32Array({ minLength: 16, maxLength: 16, min: -3, max: 3, noNaN: true, noDefaultInfinity: true });
+const sampleArb = fc.float32Array({
+  minLength: 16,
+  maxLength: 16,
+  min: -3,
+  max: 3,
+  noNaN: true,
+  noDefaultInfinity: true,
+});
 
 describe('DdimScheduler', () => {
-  it.each(casesFor(vectors, 'ddim').map((c) => [c.name, c] as const))('equals diffusers step by step: %s', (_, c) => {
-    expectRunMatchesDiffusers(c);
-  });
+  it.each(casesFor(vectors, 'ddim').map((c) => [c.name, c] as const))(
+    'equals diffusers step by step: %s',
+    (_, c) => {
+      expectRunMatchesDiffusers(c);
+    },
+  );
 
   it('recovers x0 in one step from any t when eta is 0 and the model returns the true noise', () => {
     // With set_alpha_to_one and 1 inference step, the one step goes from t to ᾱ = 1: x_{t-1} = x̂_0.
@@ -34,14 +49,20 @@ describe('DdimScheduler', () => {
         sampleArb,
         sampleArb,
         (t, predictionType, x0, epsilon) => {
-          const scheduler = new DdimScheduler({ ...sd1Config, prediction_type: predictionType, steps_offset: t }, 1, 0);
+          const scheduler = new DdimScheduler(
+            { ...sd1Config, prediction_type: predictionType, steps_offset: t },
+            1,
+            0,
+          );
           expect(scheduler.timesteps).toEqual([t]);
           const alphaProd = scheduler.alphasCumprod[t] as number;
           const xt = scheduler.addNoise(x0, epsilon, 0);
           const modelOutput =
             predictionType === 'epsilon'
               ? epsilon
-              : epsilon.map((e, i) => Math.sqrt(alphaProd) * e - Math.sqrt(1 - alphaProd) * (x0[i] as number));
+              : epsilon.map(
+                  (e, i) => Math.sqrt(alphaProd) * e - Math.sqrt(1 - alphaProd) * (x0[i] as number),
+                );
           const recovered = scheduler.step(modelOutput, 0, xt);
           // x̂_0 divides by √ᾱ_t, so float32 error grows as ᾱ_t → 0 at large t.
           const scale = Math.max(1, ...x0.map(Math.abs), ...epsilon.map(Math.abs)) / Math.sqrt(alphaProd);

@@ -45,7 +45,12 @@ export class DdimScheduler implements Scheduler {
   }
 
   /** `noise` (diffusers' `variance_noise`) is required when eta > 0 and ignored otherwise. */
-  step(modelOutput: Float32Array, stepIndex: number, sample: Float32Array, noise?: Float32Array): Float32Array {
+  step(
+    modelOutput: Float32Array,
+    stepIndex: number,
+    sample: Float32Array,
+    noise?: Float32Array,
+  ): Float32Array {
     const t = timestepAt(this.timesteps, stepIndex);
     const prevT = t - this.stepRatio;
     const alphaProd = this.alphasCumprod[t] as number;
@@ -64,7 +69,9 @@ export class DdimScheduler implements Scheduler {
     const std = f32(f32(this.eta) * f32(Math.sqrt(variance)));
     const directionCoeff = f32(Math.sqrt(f32(f32(1 - alphaProdPrev) - f32(std * std))));
     const sqrtAlphaProdPrev = f32(Math.sqrt(alphaProdPrev));
-    const prev = elementwise2(x0, epsilon, (x0i, eps) => f32(f32(sqrtAlphaProdPrev * x0i) + f32(directionCoeff * eps)));
+    const prev = elementwise2(x0, epsilon, (x0i, eps) =>
+      f32(f32(sqrtAlphaProdPrev * x0i) + f32(directionCoeff * eps)),
+    );
     if (!(this.eta > 0)) return prev;
     if (noise === undefined) throw new RangeError(`ddim step with eta ${this.eta} needs noise`);
     return elementwise2(prev, noise, (x, z) => f32(x + f32(std * z)));

@@ -25,18 +25,33 @@ const sd1Config: SchedulerConfig = {
   clip_sample: false,
 };
 
-const sampleArb = fc.float32Array({ minLength: 16, maxLength: 16, min: -3, max: 3, noNaN: true, noDefaultInfinity: true });
+const sampleArb = fc.float32Array({
+  minLength: 16,
+  maxLength: 16,
+  min: -3,
+  max: 3,
+  noNaN: true,
+  noDefaultInfinity: true,
+});
 
 describe('DdpmScheduler', () => {
-  it.each(casesFor(vectors, 'ddpm').map((c) => [c.name, c] as const))('equals diffusers step by step: %s', (_, c) => {
-    expectRunMatchesDiffusers(c);
-  });
+  it.each(casesFor(vectors, 'ddpm').map((c) => [c.name, c] as const))(
+    'equals diffusers step by step: %s',
+    (_, c) => {
+      expectRunMatchesDiffusers(c);
+    },
+  );
 
   it.each(vectors.add_noise.map((r) => [`${r.beta_schedule} t=${r.timestep}`, r] as const))(
     'adds noise at a raw timestep as diffusers add_noise does: %s',
     (_, record) => {
       const scheduler = new DdpmScheduler({ ...sd1Config, beta_schedule: record.beta_schedule }, 10);
-      const noisy = addNoiseAtTimestep(scheduler.alphasCumprod, float32s(record.original), float32s(record.noise), record.timestep);
+      const noisy = addNoiseAtTimestep(
+        scheduler.alphasCumprod,
+        float32s(record.original),
+        float32s(record.noise),
+        record.timestep,
+      );
       expect(relativeMaxError(noisy, float32s(record.noisy))).toBeLessThanOrEqual(stepTolerance);
     },
   );
@@ -55,7 +70,9 @@ describe('DdpmScheduler', () => {
       fc.property(sampleArb, sampleArb, sampleArb, (x0, epsilon, z) => {
         const xt = scheduler.addNoise(x0, epsilon, last);
         const prev = scheduler.step(epsilon, last, xt, z);
-        return maxAbsDifference(prev, x0) <= 1e-5 * Math.max(1, ...x0.map(Math.abs), ...epsilon.map(Math.abs));
+        return (
+          maxAbsDifference(prev, x0) <= 1e-5 * Math.max(1, ...x0.map(Math.abs), ...epsilon.map(Math.abs))
+        );
       }),
     );
   });

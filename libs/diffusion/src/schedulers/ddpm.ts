@@ -20,7 +20,9 @@ export function addNoiseAtTimestep(
   }
   const sqrtAlphaProd = f32(Math.sqrt(alphaProd));
   const sqrtOneMinusAlphaProd = f32(Math.sqrt(f32(1 - alphaProd)));
-  return elementwise2(original, noise, (x0, eps) => f32(f32(sqrtAlphaProd * x0) + f32(sqrtOneMinusAlphaProd * eps)));
+  return elementwise2(original, noise, (x0, eps) =>
+    f32(f32(sqrtAlphaProd * x0) + f32(sqrtOneMinusAlphaProd * eps)),
+  );
 }
 
 /** x̂_0 from the model output (epsilon: (x_t − √(1−ᾱ)·ε)/√ᾱ; v: √ᾱ·x_t − √(1−ᾱ)·v), optionally clamped. */
@@ -73,7 +75,12 @@ export class DdpmScheduler implements Scheduler {
   }
 
   /** `noise` is required for every timestep above 0 (diffusers adds none at t = 0). */
-  step(modelOutput: Float32Array, stepIndex: number, sample: Float32Array, noise?: Float32Array): Float32Array {
+  step(
+    modelOutput: Float32Array,
+    stepIndex: number,
+    sample: Float32Array,
+    noise?: Float32Array,
+  ): Float32Array {
     const t = timestepAt(this.timesteps, stepIndex);
     const prevT = this.timesteps[stepIndex + 1] ?? -1;
     const alphaProd = this.alphaProd(t);

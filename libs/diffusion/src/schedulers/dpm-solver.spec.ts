@@ -2,7 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DpmSolverMultistepScheduler } from './dpm-solver';
 import type { SchedulerConfig } from './scheduler';
-import { casesFor, expectRunMatchesDiffusers, loadSchedulerVectors, maxAbsDifference } from './scheduler-vectors.fixture';
+import {
+  casesFor,
+  expectRunMatchesDiffusers,
+  loadSchedulerVectors,
+  maxAbsDifference,
+} from './scheduler-vectors.fixture';
 
 const vectors = await loadSchedulerVectors();
 
@@ -16,12 +21,22 @@ const sd1Config: SchedulerConfig = {
   steps_offset: 1,
 };
 
-const sampleArb = fc.float32Array({ minLength: 16, maxLength: 16, min: -3, max: 3, noNaN: true, noDefaultInfinity: true });
+const sampleArb = fc.float32Array({
+  minLength: 16,
+  maxLength: 16,
+  min: -3,
+  max: 3,
+  noNaN: true,
+  noDefaultInfinity: true,
+});
 
 describe('DpmSolverMultistepScheduler (DPM-Solver++ 2M)', () => {
-  it.each(casesFor(vectors, 'dpmpp-2m').map((c) => [c.name, c] as const))('equals diffusers step by step: %s', (_, c) => {
-    expectRunMatchesDiffusers(c);
-  });
+  it.each(casesFor(vectors, 'dpmpp-2m').map((c) => [c.name, c] as const))(
+    'equals diffusers step by step: %s',
+    (_, c) => {
+      expectRunMatchesDiffusers(c);
+    },
+  );
 
   it('follows the forward process exactly when the model returns the true noise', () => {
     // Every DPM-Solver++ step is exact for a constant data prediction, so with ε the true noise,

@@ -63,7 +63,9 @@ export class DpmSolverMultistepScheduler implements Scheduler {
     const target = vpCoefficients(this.sigma(stepIndex + 1));
     const dataPrediction =
       this.predictionType === 'epsilon'
-        ? elementwise2(sample, modelOutput, (x, eps) => f32(f32(x - f32(current.sigma * eps)) / current.alpha))
+        ? elementwise2(sample, modelOutput, (x, eps) =>
+            f32(f32(x - f32(current.sigma * eps)) / current.alpha),
+          )
         : elementwise2(sample, modelOutput, (x, v) => f32(f32(current.alpha * x) - f32(current.sigma * v)));
     const previous = this.previousDataPrediction;
     const isLastStep = stepIndex === this.timesteps.length - 1;
@@ -74,7 +76,9 @@ export class DpmSolverMultistepScheduler implements Scheduler {
     let prevSample: Float32Array;
     if (previous === undefined || isLastStep) {
       // First order (DPM-Solver++ eq. 8): x_t = σ_t/σ_s·x_s − α_t(e^{−h} − 1)·x̂_0.
-      prevSample = elementwise2(sample, dataPrediction, (x, d0) => f32(f32(sampleCoeff * x) - f32(dataCoeff * d0)));
+      prevSample = elementwise2(sample, dataPrediction, (x, d0) =>
+        f32(f32(sampleCoeff * x) - f32(dataCoeff * d0)),
+      );
     } else {
       // Second-order multistep, midpoint form: D1 = (x̂_0 − x̂_0,prev) / r0, r0 = h_prev / h.
       const earlier = vpCoefficients(this.sigma(stepIndex - 1));
@@ -82,7 +86,9 @@ export class DpmSolverMultistepScheduler implements Scheduler {
       const inverseR0 = f32(1 / r0);
       const d1 = elementwise2(dataPrediction, previous, (m0, m1) => f32(inverseR0 * f32(m0 - m1)));
       const halfDataCoeff = f32(0.5 * dataCoeff);
-      const firstOrder = elementwise2(sample, dataPrediction, (x, d0) => f32(f32(sampleCoeff * x) - f32(dataCoeff * d0)));
+      const firstOrder = elementwise2(sample, dataPrediction, (x, d0) =>
+        f32(f32(sampleCoeff * x) - f32(dataCoeff * d0)),
+      );
       prevSample = elementwise2(firstOrder, d1, (x, d) => f32(x - f32(halfDataCoeff * d)));
     }
     this.previousDataPrediction = dataPrediction;

@@ -2,7 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EulerDiscreteScheduler } from './euler';
 import type { SchedulerConfig } from './scheduler';
-import { casesFor, expectRunMatchesDiffusers, loadSchedulerVectors, maxAbsDifference } from './scheduler-vectors.fixture';
+import {
+  casesFor,
+  expectRunMatchesDiffusers,
+  loadSchedulerVectors,
+  maxAbsDifference,
+} from './scheduler-vectors.fixture';
 
 const vectors = await loadSchedulerVectors();
 
@@ -16,15 +21,27 @@ const sd1Config: SchedulerConfig = {
   steps_offset: 1,
 };
 
-const sampleArb = fc.float32Array({ minLength: 16, maxLength: 16, min: -3, max: 3, noNaN: true, noDefaultInfinity: true });
+const sampleArb = fc.float32Array({
+  minLength: 16,
+  maxLength: 16,
+  min: -3,
+  max: 3,
+  noNaN: true,
+  noDefaultInfinity: true,
+});
 
 describe('EulerDiscreteScheduler', () => {
-  it.each(casesFor(vectors, 'euler').map((c) => [c.name, c] as const))('equals diffusers step by step: %s', (_, c) => {
-    expectRunMatchesDiffusers(c);
-  });
+  it.each(casesFor(vectors, 'euler').map((c) => [c.name, c] as const))(
+    'equals diffusers step by step: %s',
+    (_, c) => {
+      expectRunMatchesDiffusers(c);
+    },
+  );
 
   it('uses fractional timesteps with linspace spacing', () => {
-    expect(new EulerDiscreteScheduler(sd1Config, 7).timesteps).toEqual([999, 832.5, 666, 499.5, 333, 166.5, 0]);
+    expect(new EulerDiscreteScheduler(sd1Config, 7).timesteps).toEqual([
+      999, 832.5, 666, 499.5, 333, 166.5, 0,
+    ]);
   });
 
   it('lands every step on x0 + σ·ε when the model returns the true noise', () => {

@@ -41,7 +41,9 @@ export class EulerDiscreteScheduler implements Scheduler {
       numTrainTimesteps: config.num_train_timesteps,
       stepsOffset: config.steps_offset ?? 0,
     });
-    const trainingSigmas = elementwise1(this.alphasCumprod, (alphaProd) => f32(Math.sqrt(f32(f32(1 - alphaProd) / alphaProd))));
+    const trainingSigmas = elementwise1(this.alphasCumprod, (alphaProd) =>
+      f32(Math.sqrt(f32(f32(1 - alphaProd) / alphaProd))),
+    );
     const sigmas = new Float32Array(this.timesteps.length + 1);
     this.timesteps.forEach((t, i) => {
       sigmas[i] = interpolateSigma(trainingSigmas, t);

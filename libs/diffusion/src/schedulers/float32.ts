@@ -16,7 +16,7 @@ function adjacentFloat32(x: number, towards: 1 | -1): number {
   if (x === 0) return towards * 2 ** -149;
   scratchFloat[0] = x;
   // Away from zero is +1 on the bit pattern of a positive float and of a negative one alike.
-  scratchBits[0] = (scratchBits[0] as number) + ((x > 0) === (towards > 0) ? 1 : -1);
+  scratchBits[0] = (scratchBits[0] as number) + (x > 0 === towards > 0 ? 1 : -1);
   return scratchFloat[0] as number;
 }
 
@@ -56,7 +56,11 @@ export function elementwise1(a: Float32Array, fn: (x: number) => number): Float3
 }
 
 /** out[i] = fn(a[i], b[i]) over two samples of one shape. */
-export function elementwise2(a: Float32Array, b: Float32Array, fn: (x: number, y: number) => number): Float32Array {
+export function elementwise2(
+  a: Float32Array,
+  b: Float32Array,
+  fn: (x: number, y: number) => number,
+): Float32Array {
   const length = checkSameLength([a, b]);
   const out = new Float32Array(length);
   for (let i = 0; i < length; i++) out[i] = fn(a[i] as number, b[i] as number);

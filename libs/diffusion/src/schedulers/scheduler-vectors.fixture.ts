@@ -103,16 +103,20 @@ export function expectRunMatchesDiffusers(vectorCase: VectorCase): void {
     const where = `${vectorCase.name} step ${stepIndex} (t=${step.timestep})`;
     const sample = float32s(step.sample);
     const scaled = scheduler.scaleModelInput(sample, stepIndex);
-    expect(relativeMaxError(scaled, float32s(step.scaled_model_input)), `${where}: scaled input`).toBeLessThanOrEqual(
-      stepTolerance,
-    );
+    expect(
+      relativeMaxError(scaled, float32s(step.scaled_model_input)),
+      `${where}: scaled input`,
+    ).toBeLessThanOrEqual(stepTolerance);
     const noise = step.noise === null ? undefined : float32s(step.noise);
     const prevSample = scheduler.step(float32s(step.model_output), stepIndex, sample, noise);
-    expect(relativeMaxError(prevSample, float32s(step.prev_sample)), `${where}: prev_sample`).toBeLessThanOrEqual(
-      stepTolerance,
-    );
+    expect(
+      relativeMaxError(prevSample, float32s(step.prev_sample)),
+      `${where}: prev_sample`,
+    ).toBeLessThanOrEqual(stepTolerance);
   });
   const { step_index, original, noise, noisy } = vectorCase.add_noise;
   const noised = scheduler.addNoise(float32s(original), float32s(noise), step_index);
-  expect(relativeMaxError(noised, float32s(noisy)), `${vectorCase.name}: addNoise`).toBeLessThanOrEqual(stepTolerance);
+  expect(relativeMaxError(noised, float32s(noisy)), `${vectorCase.name}: addNoise`).toBeLessThanOrEqual(
+    stepTolerance,
+  );
 }

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createScheduler, type SchedulerConfig, schedulerNames, UnsupportedSchedulerConfig } from './scheduler';
+import {
+  createScheduler,
+  type SchedulerConfig,
+  schedulerNames,
+  UnsupportedSchedulerConfig,
+} from './scheduler';
 
 const sd1Config: SchedulerConfig = {
   num_train_timesteps: 1000,
@@ -14,12 +19,15 @@ const sd1Config: SchedulerConfig = {
 };
 
 describe('createScheduler', () => {
-  it.each(schedulerNames)('builds %s with its name, the requested step count and a shared ᾱ table', (name) => {
-    const scheduler = createScheduler(name, sd1Config, { numInferenceSteps: 12 });
-    expect(scheduler.name).toBe(name);
-    expect(scheduler.timesteps).toHaveLength(12);
-    expect(scheduler.alphasCumprod).toHaveLength(1000);
-  });
+  it.each(schedulerNames)(
+    'builds %s with its name, the requested step count and a shared ᾱ table',
+    (name) => {
+      const scheduler = createScheduler(name, sd1Config, { numInferenceSteps: 12 });
+      expect(scheduler.name).toBe(name);
+      expect(scheduler.timesteps).toHaveLength(12);
+      expect(scheduler.alphasCumprod).toHaveLength(1000);
+    },
+  );
 
   it('accepts a diffusers scheduler_config.json as is, defaults included', () => {
     const diffusersConfig = {
@@ -35,7 +43,9 @@ describe('createScheduler', () => {
       variance_type: null,
       thresholding: false,
     };
-    expect(createScheduler('dpmpp-2m', diffusersConfig, { numInferenceSteps: 20 }).timesteps).toHaveLength(20);
+    expect(createScheduler('dpmpp-2m', diffusersConfig, { numInferenceSteps: 20 }).timesteps).toHaveLength(
+      20,
+    );
   });
 
   it('refuses options whose arithmetic it does not implement, listing each one', () => {
@@ -56,7 +66,9 @@ describe('createScheduler', () => {
 
   it('takes eta for ddim only', () => {
     expect(createScheduler('ddim', sd1Config, { numInferenceSteps: 10, eta: 1 }).needsNoise).toBe(true);
-    expect(() => createScheduler('euler', sd1Config, { numInferenceSteps: 10, eta: 0.5 })).toThrow(/eta applies to ddim only/);
+    expect(() => createScheduler('euler', sd1Config, { numInferenceSteps: 10, eta: 0.5 })).toThrow(
+      /eta applies to ddim only/,
+    );
   });
 
   it('rejects a step index outside the schedule', () => {

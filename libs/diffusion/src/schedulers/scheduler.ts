@@ -66,7 +66,12 @@ export interface Scheduler {
   /** The model's input at this step (Euler divides by √(σ²+1); the others return `sample` itself). */
   scaleModelInput(sample: Float32Array, stepIndex: number): Float32Array;
   /** x_{t−1} from x_t and the model output at timesteps[stepIndex]. */
-  step(modelOutput: Float32Array, stepIndex: number, sample: Float32Array, noise?: Float32Array): Float32Array;
+  step(
+    modelOutput: Float32Array,
+    stepIndex: number,
+    sample: Float32Array,
+    noise?: Float32Array,
+  ): Float32Array;
   /** Noise a clean sample to the level of timesteps[stepIndex] (img2img / SDEdit start), as diffusers' add_noise. */
   addNoise(original: Float32Array, noise: Float32Array, stepIndex: number): Float32Array;
 }
@@ -106,14 +111,18 @@ function configIssues(config: SchedulerConfig): string[] {
   const issues: string[] = [];
   const oneOf = (key: string, allowed: readonly unknown[]) => {
     if (!allowed.includes(config[key])) {
-      issues.push(`${key} must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(config[key])}`);
+      issues.push(
+        `${key} must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(config[key])}`,
+      );
     }
   };
   oneOf('beta_schedule', ['linear', 'scaled_linear']);
   oneOf('prediction_type', ['epsilon', 'v_prediction']);
   oneOf('timestep_spacing', ['leading', 'trailing', 'linspace']);
   if (!Number.isInteger(config.num_train_timesteps) || config.num_train_timesteps < 1) {
-    issues.push(`num_train_timesteps must be a positive integer, got ${JSON.stringify(config.num_train_timesteps)}`);
+    issues.push(
+      `num_train_timesteps must be a positive integer, got ${JSON.stringify(config.num_train_timesteps)}`,
+    );
   }
   for (const key of ['beta_start', 'beta_end'] as const) {
     if (typeof config[key] !== 'number' || !(config[key] > 0 && config[key] < 1)) {
@@ -133,7 +142,11 @@ function configIssues(config: SchedulerConfig): string[] {
  * A scheduler for one sampling run. `name` picks diffusers' DDPMScheduler, DDIMScheduler,
  * DPMSolverMultistepScheduler (DPM-Solver++ 2M) or EulerDiscreteScheduler.
  */
-export function createScheduler(name: SchedulerName, config: SchedulerConfig, options: SamplingOptions): Scheduler {
+export function createScheduler(
+  name: SchedulerName,
+  config: SchedulerConfig,
+  options: SamplingOptions,
+): Scheduler {
   const issues = configIssues(config);
   const eta = options.eta ?? 0;
   if (eta !== 0 && name !== 'ddim') issues.push(`eta applies to ddim only, got eta ${eta} for ${name}`);

@@ -47,7 +47,12 @@ describe('timestep spacing', () => {
           const numTrainTimesteps = 1000;
           let timesteps: number[];
           try {
-            timesteps = timestepsOf[scheduler]({ spacing, numInferenceSteps, numTrainTimesteps, stepsOffset });
+            timesteps = timestepsOf[scheduler]({
+              spacing,
+              numInferenceSteps,
+              numTrainTimesteps,
+              stepsOffset,
+            });
           } catch (error) {
             // The step counts where diffusers' formulas leave [0, T) are refused, not run.
             expect(error).toBeInstanceOf(RangeError);
@@ -55,7 +60,9 @@ describe('timestep spacing', () => {
           }
           return (
             timesteps.length === numInferenceSteps &&
-            timesteps.every((t, i) => t >= 0 && t < numTrainTimesteps && (i === 0 || t < (timesteps[i - 1] as number)))
+            timesteps.every(
+              (t, i) => t >= 0 && t < numTrainTimesteps && (i === 0 || t < (timesteps[i - 1] as number)),
+            )
           );
         },
       ),
@@ -76,9 +83,15 @@ describe('timestep spacing', () => {
   it('refuses the step counts where diffusers itself leaves the training range', () => {
     // diffusers: trailing with 61 steps gives 62 timesteps ending at -1; leading 1000 steps + offset 1 reaches 1000.
     const base = { numTrainTimesteps: 1000, stepsOffset: 1 };
-    expect(() => discreteTimesteps({ ...base, spacing: 'trailing', numInferenceSteps: 61 })).toThrow(/choose another step count/);
-    expect(() => discreteTimesteps({ ...base, spacing: 'leading', numInferenceSteps: 1000 })).toThrow(RangeError);
-    expect(() => dpmSolverTimesteps({ ...base, spacing: 'leading', numInferenceSteps: 999 })).toThrow(RangeError);
+    expect(() => discreteTimesteps({ ...base, spacing: 'trailing', numInferenceSteps: 61 })).toThrow(
+      /choose another step count/,
+    );
+    expect(() => discreteTimesteps({ ...base, spacing: 'leading', numInferenceSteps: 1000 })).toThrow(
+      RangeError,
+    );
+    expect(() => dpmSolverTimesteps({ ...base, spacing: 'leading', numInferenceSteps: 999 })).toThrow(
+      RangeError,
+    );
     expect(discreteTimesteps({ ...base, spacing: 'trailing', numInferenceSteps: 60 })).toHaveLength(60);
   });
 });

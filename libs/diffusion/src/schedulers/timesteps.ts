@@ -32,7 +32,11 @@ function numpyArange(start: number, stop: number, step: number): number[] {
 }
 
 function checkStepCount(numInferenceSteps: number, numTrainTimesteps: number): void {
-  if (!Number.isInteger(numInferenceSteps) || numInferenceSteps < 1 || numInferenceSteps > numTrainTimesteps) {
+  if (
+    !Number.isInteger(numInferenceSteps) ||
+    numInferenceSteps < 1 ||
+    numInferenceSteps > numTrainTimesteps
+  ) {
     throw new RangeError(
       `numInferenceSteps must be an integer in [1, ${numTrainTimesteps}], got ${numInferenceSteps}`,
     );
@@ -57,7 +61,9 @@ function checkSchedule(timesteps: number[], schedule: TimestepSchedule): number[
   const { spacing, numInferenceSteps, numTrainTimesteps, stepsOffset } = schedule;
   const valid =
     timesteps.length === numInferenceSteps &&
-    timesteps.every((t, i) => t >= 0 && t < numTrainTimesteps && (i === 0 || t < (timesteps[i - 1] as number)));
+    timesteps.every(
+      (t, i) => t >= 0 && t < numTrainTimesteps && (i === 0 || t < (timesteps[i - 1] as number)),
+    );
   if (!valid) {
     throw new RangeError(
       `'${spacing}' spacing with ${numInferenceSteps} steps (steps_offset ${stepsOffset}) gives timesteps ` +
@@ -72,11 +78,18 @@ export function discreteTimesteps(schedule: TimestepSchedule): number[] {
   return checkSchedule(unchecked(schedule), schedule);
 }
 
-function unchecked({ spacing, numInferenceSteps, numTrainTimesteps, stepsOffset }: TimestepSchedule): number[] {
+function unchecked({
+  spacing,
+  numInferenceSteps,
+  numTrainTimesteps,
+  stepsOffset,
+}: TimestepSchedule): number[] {
   checkStepCount(numInferenceSteps, numTrainTimesteps);
   switch (spacing) {
     case 'linspace':
-      return numpyLinspace(0, numTrainTimesteps - 1, numInferenceSteps).map(roundHalfToEven).reverse();
+      return numpyLinspace(0, numTrainTimesteps - 1, numInferenceSteps)
+        .map(roundHalfToEven)
+        .reverse();
     case 'leading': {
       const stepRatio = Math.floor(numTrainTimesteps / numInferenceSteps);
       return Array.from({ length: numInferenceSteps }, (_, i) => i * stepRatio + stepsOffset).reverse();
@@ -96,7 +109,12 @@ export function eulerTimesteps(schedule: TimestepSchedule): number[] {
   const { spacing, numInferenceSteps, numTrainTimesteps } = schedule;
   if (spacing !== 'linspace') return discreteTimesteps(schedule);
   checkStepCount(numInferenceSteps, numTrainTimesteps);
-  return checkSchedule(numpyLinspace(0, numTrainTimesteps - 1, numInferenceSteps).map(f32).reverse(), schedule);
+  return checkSchedule(
+    numpyLinspace(0, numTrainTimesteps - 1, numInferenceSteps)
+      .map(f32)
+      .reverse(),
+    schedule,
+  );
 }
 
 /**
@@ -107,12 +125,20 @@ export function dpmSolverTimesteps(schedule: TimestepSchedule): number[] {
   return checkSchedule(uncheckedDpmSolver(schedule), schedule);
 }
 
-function uncheckedDpmSolver({ spacing, numInferenceSteps, numTrainTimesteps, stepsOffset }: TimestepSchedule): number[] {
+function uncheckedDpmSolver({
+  spacing,
+  numInferenceSteps,
+  numTrainTimesteps,
+  stepsOffset,
+}: TimestepSchedule): number[] {
   checkStepCount(numInferenceSteps, numTrainTimesteps);
   const lastTimestep = numTrainTimesteps;
   switch (spacing) {
     case 'linspace':
-      return numpyLinspace(0, lastTimestep - 1, numInferenceSteps + 1).map(roundHalfToEven).reverse().slice(0, -1);
+      return numpyLinspace(0, lastTimestep - 1, numInferenceSteps + 1)
+        .map(roundHalfToEven)
+        .reverse()
+        .slice(0, -1);
     case 'leading': {
       const stepRatio = Math.floor(lastTimestep / (numInferenceSteps + 1));
       return Array.from({ length: numInferenceSteps + 1 }, (_, i) => i * stepRatio)

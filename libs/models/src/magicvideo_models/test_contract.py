@@ -1,5 +1,6 @@
 import copy
 import json
+import re
 from pathlib import Path
 
 import onnx
@@ -235,3 +236,25 @@ def test_the_contract_file_can_be_overridden_by_environment(model_folder, tmp_pa
     monkeypatch.setenv("MAGICVIDEO_CONTRACT", str(override))
     assert contract_path() == override
     assert messages(model_folder) == ['unet/model.onnx: input "timestep": dtype float32 not in [int64]']
+
+
+def test_models_doc_lists_every_contract_tensor():
+    """docs/models.md's tensor table says what the contract says, row for row."""
+    repo_root = next(p for p in Path(__file__).resolve().parents if (p / "nx.json").exists())
+    doc = (repo_root / "docs/models.md").read_text()
+    rows = re.findall(
+        r"^\| `([a-z_]+/model\.onnx)` \| (input|output) \| `(\w+)` \| ([\w, ]+) \| \[([\w, ]+)\] \|",
+        doc,
+        re.M,
+    )
+    documented = {(file, role, name): (dtypes, shape) for file, role, name, dtypes, shape in rows}
+    expected = {
+        (spec["file"], role[:-1], tensor["name"]): (
+            ", ".join(tensor["dtypes"]),
+            ", ".join(map(str, tensor["shape"])),
+        )
+        for spec in load_contract()["models"].values()
+        for role in ("inputs", "outputs")
+        for tensor in spec[role]
+    }
+    assert documented == expected

@@ -1,1 +1,11 @@
-export const placeholder = 1;
+// The public surface of @magicvideo/shared. The test harness is a separate entry:
+// @magicvideo/shared/testing (libs/shared/src/testing/index.ts).
+export * from './config';
+export * from './contracts';
+export * from './health';
+export * from './lifecycle';
+export * from './logging';
+export * from './redis';
+export * from './safetensors';
+export * from './storage';
+export * from './worker';

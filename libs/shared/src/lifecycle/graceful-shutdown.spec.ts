@@ -58,7 +58,7 @@ describe('installGracefulShutdown (in a real process)', () => {
     const run = startFixture({ SHUTDOWN_FIXTURE: 'fail' });
     await run.ready;
     run.kill('SIGTERM');
-    expect((await run.exited).code).toBe(SHUTDOWN_EXIT_CODES.closerFailed);
+    expect((await run.exited).code).toBe(SHUTDOWN_EXIT_CODES.failed);
     expect(run.stdoutLines()).toEqual(['ready', 'stopping', 'closed health server', 'closed connections']);
     expect(run.stderr()).toContain('"closer":"worker"');
     expect(run.stderr()).toContain('worker refused to close');

@@ -10,8 +10,8 @@ export type Closer = () => Promise<void> | void;
  */
 export const SHUTDOWN_EXIT_CODES = {
   clean: 0,
-  /** A closer threw; the others still ran. */
-  closerFailed: 1,
+  /** A closer threw (the others still ran), or shutdown was started for a failure. */
+  failed: 1,
   /** The grace period ran out before every closer finished. */
   graceExpired: 2,
   /** A second SIGTERM/SIGINT arrived during shutdown (an impatient operator's Ctrl-C twice). */
@@ -32,8 +32,11 @@ export interface GracefulShutdown {
   readonly stopping: AbortSignal;
   /** Closers run in reverse order of registration: register connections first, their users after. */
   register(name: string, close: Closer): void;
-  /** Starts the shutdown as a signal would (for fatal errors); resolves with the exit code passed to exit. */
-  shutdown(reason: string): Promise<number>;
+  /**
+   * Starts the shutdown as a signal would; for a fatal error pass a non-zero `exitCode`, used
+   * when every closer succeeds. Resolves with the code passed to exit.
+   */
+  shutdown(reason: string, exitCode?: number): Promise<number>;
 }
 
 /**
@@ -66,13 +69,13 @@ export function installGracefulShutdown(options: GracefulShutdownOptions): Grace
         await close();
       } catch (error) {
         logger.error({ closer: name, err: error }, 'closer failed');
-        code = SHUTDOWN_EXIT_CODES.closerFailed;
+        code = SHUTDOWN_EXIT_CODES.failed;
       }
     }
     return code;
   };
 
-  const shutdown = (reason: string): Promise<number> => {
+  const shutdown = (reason: string, exitCode: number = SHUTDOWN_EXIT_CODES.clean): Promise<number> => {
     if (running) return running;
     logger.info({ reason, graceMs }, 'shutting down');
     stoppingController.abort(new Error(`shutting down: ${reason}`));
@@ -84,7 +87,7 @@ export function installGracefulShutdown(options: GracefulShutdownOptions): Grace
       void closeAll().then((code) => {
         clearTimeout(graceTimer);
         if (code === SHUTDOWN_EXIT_CODES.clean) logger.info('shutdown complete');
-        resolve(finish(code));
+        resolve(finish(code === SHUTDOWN_EXIT_CODES.clean ? exitCode : code));
       });
     });
     return running;

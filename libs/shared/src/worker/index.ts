@@ -1,0 +1,3 @@
+export * from './run-stage-worker';
+export * from './stage-error';
+export * from './stage-not-implemented';

@@ -1,2 +1,18 @@
-// The public surface of @magicvideo/diffusion; exports arrive with the runtime modules.
-export {};
+// The serving runtime's public surface (DESIGN.md §6): plain TypeScript, no Redis, S3 or Nest.
+export * from './noise/seeded-noise';
+export * from './model-folder/manifest';
+export * from './model-folder/validate-model-folder';
+export {
+  createScheduler,
+  schedulerNames,
+  UnsupportedSchedulerConfig,
+  type Scheduler,
+  type SchedulerConfig as DiffusersSchedulerConfig,
+  type SchedulerName,
+  type SamplingOptions,
+  type PredictionType,
+} from './schedulers/scheduler';
+export { addNoiseAtTimestep } from './schedulers/ddpm';
+export { betaSchedule, alphasCumprod, type BetaSchedule } from './schedulers/betas';
+export type { TimestepSpacing } from './schedulers/timesteps';
+export { applyGuidance } from './guidance/classifier-free-guidance';

@@ -1,8 +1,26 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import S3rver from 's3rver';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { detectDockerEngine } from './docker-engine';
+
+/** The part of s3rver 3.x (which ships no type declarations) this harness uses. */
+interface S3rverServer {
+  run(): Promise<AddressInfo>;
+  close(): Promise<void>;
+  httpServer?: Server;
+}
+type S3rverConstructor = new (options: {
+  address: string;
+  port: number;
+  silent: boolean;
+  directory: string;
+  vhostBuckets: boolean;
+}) => S3rverServer;
+// Loaded through require so its shape is declared here, next to its only use, rather than in a global .d.ts.
+const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
 
 export type S3Source = 'env' | 's3rver';
 

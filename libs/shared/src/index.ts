@@ -5,6 +5,7 @@ export * from './contracts';
 export * from './health';
 export * from './lifecycle';
 export * from './logging';
+export * from './model-folder/contract';
 export * from './redis';
 export * from './safetensors';
 export * from './storage';

@@ -24,7 +24,9 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import torch
+import torch.nn.functional as F
 from diffusers import UNet2DConditionModel
+from diffusers.models.upsampling import Upsample2D
 from torch import nn
 
 from magicvideo_models.adaptor import FrameAdaptor
@@ -271,8 +273,23 @@ class VideoUpBlock(nn.Module):
             hidden_states = _attended(self, i, hidden_states, encoder_hidden_states)
         if self.upsamplers is not None:
             for upsampler in self.upsamplers:
-                hidden_states = upsampler(hidden_states, upsample_size)
+                hidden_states = _upsample(upsampler, hidden_states, upsample_size)
         return hidden_states
+
+
+def _upsample(
+    upsampler: Upsample2D, hidden_states: torch.Tensor, output_size: tuple[int, int] | None
+) -> torch.Tensor:
+    """``Upsample2D.forward`` for the U-Net's upsamplers (nearest ×2 or to ``output_size``, then
+    its conv), without its batch-size-dependent ``.contiguous()`` branches: with frames folded into
+    the batch those become batch-size guards in ``torch.export`` (e.g. "3·batch < 64") that break a
+    dynamic-batch ONNX export. ``.contiguous()`` does not change values, so the result is the same.
+    """
+    if output_size is None:
+        hidden_states = F.interpolate(hidden_states, scale_factor=2.0, mode="nearest")
+    else:
+        hidden_states = F.interpolate(hidden_states, size=output_size, mode="nearest")
+    return upsampler.conv(hidden_states)
 
 
 def _adaptors_for(resnets: nn.ModuleList, config: KeyframeUNetConfig) -> nn.ModuleList | None:

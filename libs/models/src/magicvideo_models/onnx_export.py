@@ -71,7 +71,7 @@ class ExportReport:
     name: str
     path: Path
     file_bytes: int  # model.onnx plus its external data, if any
-    parameters: int
+    parameters: int  # elements of the file's initializers
     seconds: float
     parity: list[ParityCheck] = field(default_factory=list)
 
@@ -108,12 +108,14 @@ def export_onnx(
     contract: dict | None = None,
     tolerance: float = PARITY_TOLERANCE,
     external_data_threshold_bytes: int = EXTERNAL_DATA_THRESHOLD_BYTES,
+    compare_with_pytorch: bool = True,
 ) -> ExportReport:
     """Export `module` (a contract model, `model_name`) to `out_path` and check it.
 
     `inputs_for_batch(b)` gives the example inputs at batch size b, keyed by the forward's
     argument names in forward order (each model file's `example_inputs(config, b)`).
     Raises OnnxExportError when the file fails the checker or differs from PyTorch.
+    `compare_with_pytorch=False` skips the onnxruntime runs (a second export of checked weights).
     """
     contract = contract or load_contract()
     input_names, output_names = tensor_names(model_name, contract)
@@ -149,12 +151,16 @@ def export_onnx(
         onnx.checker.check_model(str(out_path), full_check=True)
     except onnx.checker.ValidationError as error:
         raise OnnxExportError(f"{model_name}: {out_path} fails onnx.checker: {error}") from error
-    parity = check_parity(model_name, exportable, out_path, inputs_for_batch, contract, tolerance)
+    parity = (
+        check_parity(model_name, exportable, out_path, inputs_for_batch, contract, tolerance)
+        if compare_with_pytorch
+        else []
+    )
     return ExportReport(
         name=model_name,
         path=out_path,
         file_bytes=_file_bytes(out_path),
-        parameters=sum(p.numel() for p in module.parameters()),
+        parameters=onnx_parameter_count(out_path),
         seconds=seconds,
         parity=parity,
     )

@@ -1,0 +1,146 @@
+"""The super-resolution U-Net (paper §3.4): pixel-space diffusion conditioned on the upsampled
+low-res frame, the timestep and the noise level of the noise conditioning augmentation.
+
+forward(sample [B, 3, H, W] noisy high-res, low_res [B, 3, H, W] already upsampled to H×W,
+timestep [B], noise_level [B]) → out_sample [B, 3, H, W] (the scheduler's prediction; the model
+set trains it with v-prediction, model_set.SchedulerConfig.super_resolution).
+
+- Input: the noisy sample and the upsampled low-res frame concatenated on channels (SR3 [37],
+  6 channels), as the paper's SR model does.
+- Noise conditioning augmentation ([35], paper §3.4): in training the low-res frame is degraded
+  with Gaussian noise of a random level, and that level is a second condition: its sinusoidal
+  embedding goes through its own MLP and is added to the timestep embedding (diffusers'
+  UNet2DModel with class_embed_type="timestep"). `use_noise_level_embedding=False` drops it for
+  the ablation; the input stays, so every config exports the contract's four inputs.
+- The U-Net is diffusers' UNet2DModel (ResnetBlock2D down/up blocks, skip connections). It runs
+  on the low-res grid: a space-to-depth step (PixelUnshuffle by `pixel_shuffle_factor`, 4 = the
+  SR factor) turns each 4×4 pixel block into 48 channels, and PixelShuffle puts the output
+  back (ESPCN). SD's x4 upscaler likewise runs its U-Net on a 4× smaller grid (its VAE latents);
+  here the 4×4 detail lives in channels and the model stays in pixel space. This is what makes
+  tiny cheap enough: about 0.9 GFLOP per 256×256 frame, for 61 frames × a few steps on 2 CPU
+  cores (test_sr_unet.py measures it).
+- Attention: none in tiny: SR is local, and self-attention over a whole frame would see 16× more
+  tokens at inference (256×256 frames) than in training (64×64 crops), a shift a tiny model
+  handles badly, at a cost that grows with the square of the frame. small and base add it only
+  at the lowest resolution, as the x4 upscaler's deepest blocks do.
+- Fully convolutional: trained on crops, run on whole frames (or tiles); H and W must be
+  multiples of `size_multiple`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from diffusers import UNet2DModel
+from torch import nn
+
+
+@dataclass(frozen=True)
+class SRUNetConfig:
+    in_channels: int = 3
+    out_channels: int = 3
+    pixel_shuffle_factor: int = 4  # the U-Net runs on a grid this many times smaller
+    block_out_channels: tuple[int, ...] = (16, 32, 64, 64)
+    layers_per_block: int = 1
+    norm_num_groups: int = 8
+    attention_at_lowest_level: bool = False  # AttnDown/UpBlock2D at the lowest resolution
+    mid_block_attention: bool = False
+    attention_head_dim: int = 8
+    use_noise_level_embedding: bool = True  # noise conditioning augmentation (paper §3.4)
+    sample_size: int = 256  # the high-res frame it runs on (key-frame size × 4)
+
+    @classmethod
+    def tiny(cls) -> SRUNetConfig:
+        """64×64 → 256×256: ~0.9 GFLOP per 256×256 frame, no attention."""
+        return cls()
+
+    @classmethod
+    def small(cls) -> SRUNetConfig:
+        """128×128 → 512×512, attention in the mid block (lowest resolution)."""
+        return cls(
+            block_out_channels=(32, 64, 128, 128),
+            norm_num_groups=16,
+            mid_block_attention=True,
+            attention_head_dim=32,
+            sample_size=512,
+        )
+
+    @classmethod
+    def base(cls) -> SRUNetConfig:
+        """256×256 → 1024×1024 with SD x4-upscaler widths, attention at the lowest resolution."""
+        return cls(
+            block_out_channels=(256, 512, 512, 1024),
+            layers_per_block=2,
+            norm_num_groups=32,
+            attention_at_lowest_level=True,
+            mid_block_attention=True,
+            attention_head_dim=64,
+            sample_size=1024,
+        )
+
+    @property
+    def size_multiple(self) -> int:
+        """H and W must be multiples of this (space-to-depth, then one halving per extra level)."""
+        return self.pixel_shuffle_factor * 2 ** (len(self.block_out_channels) - 1)
+
+    def unet_2d_config(self) -> dict:
+        """Keyword arguments of the diffusers UNet2DModel inside."""
+        levels = len(self.block_out_channels)
+        down = ["DownBlock2D"] * levels
+        up = ["UpBlock2D"] * levels
+        if self.attention_at_lowest_level:
+            down[-1], up[0] = "AttnDownBlock2D", "AttnUpBlock2D"
+        cells = self.pixel_shuffle_factor**2
+        return {
+            "sample_size": self.sample_size // self.pixel_shuffle_factor,
+            "in_channels": (self.in_channels + self.out_channels) * cells,
+            "out_channels": self.out_channels * cells,
+            "down_block_types": tuple(down),
+            "up_block_types": tuple(up),
+            "block_out_channels": self.block_out_channels,
+            "layers_per_block": self.layers_per_block,
+            "norm_num_groups": self.norm_num_groups,
+            "attention_head_dim": self.attention_head_dim,
+            "add_attention": self.mid_block_attention,
+            "class_embed_type": "timestep" if self.use_noise_level_embedding else None,
+        }
+
+
+class SRUNet(nn.Module):
+    """Pixel-space SR denoiser; the diffusers UNet2DModel is `.unet`."""
+
+    def __init__(self, config: SRUNetConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.space_to_depth = nn.PixelUnshuffle(config.pixel_shuffle_factor)
+        self.unet = UNet2DModel(**config.unet_2d_config())
+        self.depth_to_space = nn.PixelShuffle(config.pixel_shuffle_factor)
+
+    def forward(
+        self,
+        sample: torch.Tensor,  # [B, 3, H, W] noisy high-res frame
+        low_res: torch.Tensor,  # [B, 3, H, W] low-res frame, upsampled and noise-augmented
+        timestep: torch.Tensor,  # [B]
+        noise_level: torch.Tensor,  # [B] augmentation level of low_res
+    ) -> torch.Tensor:
+        grid = self.space_to_depth(torch.cat([sample, low_res], dim=1))
+        if self.config.use_noise_level_embedding:
+            out = self.unet(grid, timestep, class_labels=noise_level.to(grid.dtype)).sample
+        else:
+            # Ablation: the level is not a condition. It is still consumed (× 0) so that the
+            # exported graph keeps the contract's noise_level input.
+            out = self.unet(grid, timestep + 0 * noise_level.to(timestep.dtype)).sample
+        return self.depth_to_space(out)
+
+
+def example_inputs(config: SRUNetConfig, batch_size: int = 1) -> dict[str, torch.Tensor]:
+    """A noisy frame, a smooth upsampled low-res frame, timesteps in [0, 1000), levels in [0, 350]."""
+    generator = torch.Generator().manual_seed(0)
+    size = config.sample_size
+    coarse = torch.rand(batch_size, config.out_channels, size // 16, size // 16, generator=generator) * 2 - 1
+    low_res = nn.functional.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=False)
+    sample = torch.randn(batch_size, config.out_channels, size, size, generator=generator)
+    timestep = torch.randint(0, 1000, (batch_size,), generator=generator).to(torch.float32)
+    noise_level = torch.randint(0, 351, (batch_size,), generator=generator).to(torch.float32)
+    return {"sample": sample, "low_res": low_res, "timestep": timestep, "noise_level": noise_level}

@@ -1,0 +1,105 @@
+import dataclasses
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from magicvideo_models.sr_unet import SRUNet, SRUNetConfig, example_inputs
+
+
+def make_sr(**changes) -> SRUNet:
+    torch.manual_seed(0)
+    return SRUNet(dataclasses.replace(SRUNetConfig.tiny(), **changes)).eval()
+
+
+def inputs_at(model: SRUNet, size: int, batch_size: int = 1) -> dict[str, torch.Tensor]:
+    return example_inputs(dataclasses.replace(model.config, sample_size=size), batch_size)
+
+
+def run(model: SRUNet, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+    with torch.no_grad():
+        return model(**inputs)
+
+
+@pytest.fixture(scope="module")
+def sr() -> SRUNet:
+    return make_sr()
+
+
+def test_denoises_a_256x256_frame_to_the_same_shape(sr: SRUNet) -> None:
+    inputs = example_inputs(sr.config, batch_size=2)
+    assert list(inputs) == ["sample", "low_res", "timestep", "noise_level"]
+    assert inputs["sample"].shape == inputs["low_res"].shape == (2, 3, 256, 256)
+    out = run(sr, inputs)
+    assert out.shape == (2, 3, 256, 256)
+    assert torch.isfinite(out).all()
+
+
+def test_the_same_weights_run_on_a_64x64_crop_and_a_256x256_frame(sr: SRUNet) -> None:
+    assert run(sr, inputs_at(sr, 64)).shape == (1, 3, 64, 64)
+    assert run(sr, inputs_at(sr, 256)).shape == (1, 3, 256, 256)
+    assert sr.config.size_multiple == 32
+
+
+def test_the_timestep_changes_the_output(sr: SRUNet) -> None:
+    inputs = inputs_at(sr, 64)
+    later = {**inputs, "timestep": inputs["timestep"] + 100}
+    assert (run(sr, later) - run(sr, inputs)).abs().max() > 1e-4
+
+
+def test_the_noise_level_changes_the_output_when_embedded() -> None:
+    sr = make_sr(use_noise_level_embedding=True)
+    inputs = inputs_at(sr, 64)
+    noisier = {**inputs, "noise_level": inputs["noise_level"] + 100}
+    assert (run(sr, noisier) - run(sr, inputs)).abs().max() > 1e-4
+
+
+def test_the_noise_level_is_ignored_when_the_embedding_is_off() -> None:
+    sr = make_sr(use_noise_level_embedding=False)
+    inputs = inputs_at(sr, 64)
+    noisier = {**inputs, "noise_level": inputs["noise_level"] + 100}
+    torch.testing.assert_close(run(sr, noisier), run(sr, inputs), rtol=0, atol=0)
+
+
+def test_low_res_conditioning_changes_the_output(sr: SRUNet) -> None:
+    inputs = inputs_at(sr, 64)
+    other = {**inputs, "low_res": -inputs["low_res"]}
+    assert (run(sr, other) - run(sr, inputs)).abs().max() > 1e-4
+
+
+def test_tiny_costs_at_most_one_gflop_per_256x256_frame(sr: SRUNet) -> None:
+    # the runtime budget: 61 frames x a few steps on 2 CPU cores (module docstring)
+    with FlopCounterMode(display=False) as counter:
+        run(sr, inputs_at(sr, 256))
+    assert counter.get_total_flops() <= 1.0e9
+
+
+def test_onnx_export_matches_pytorch_at_any_batch_and_size(sr: SRUNet, tmp_path) -> None:
+    example = inputs_at(sr, 64, batch_size=2)
+    path = tmp_path / "sr_unet.onnx"
+    image_axes = {0: "B", 2: "H", 3: "W"}
+    torch.onnx.export(
+        sr,
+        tuple(example.values()),
+        str(path),
+        input_names=list(example),
+        output_names=["out_sample"],
+        dynamic_axes={
+            "sample": image_axes,
+            "low_res": image_axes,
+            "timestep": {0: "B"},
+            "noise_level": {0: "B"},
+            "out_sample": image_axes,
+        },
+        opset_version=18,
+        dynamo=False,
+    )
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for batch_size, size in ((1, 64), (3, 96), (1, 256)):
+        inputs = inputs_at(sr, size, batch_size)
+        expected = run(sr, inputs).numpy()
+        (actual,) = session.run(None, {name: value.numpy() for name, value in inputs.items()})
+        assert actual.shape == expected.shape
+        assert np.abs(actual - expected).max() / np.abs(expected).max() <= 1e-4

@@ -82,6 +82,12 @@ describe('readApiConfig', () => {
     expect(error.message).toContain('QUEUE_PREFIX: expected a Redis key prefix with a non-empty hash tag');
   });
 
+  it('masks the password of a URL it echoes', () => {
+    const error = configErrorOf(() => readApiConfig({ ...minimal, REDIS_URL: 'http://:hunter2@redis.internal:6379' }));
+    expect(error.message).toContain('got "http://:***@redis.internal:6379"');
+    expect(error.message).not.toContain('hunter2');
+  });
+
   it('treats an empty variable as unset', () => {
     expect(readApiConfig({ ...minimal, PORT: '' }).port).toBe(3000);
   });

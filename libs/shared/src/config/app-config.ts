@@ -25,7 +25,11 @@ const commonVariables = {
   // S3 bucket naming rules: 3-63 lowercase letters, digits, dots and hyphens.
   S3_BUCKET: envVariable('a bucket name (3-63 of a-z 0-9 . -)', z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/)),
   S3_ACCESS_KEY_ID: envVariable('an access key id (or unset for the default AWS credential chain)', z.string().optional()),
-  S3_SECRET_ACCESS_KEY: envVariable('a secret access key (or unset for the default AWS credential chain)', z.string().optional()),
+  S3_SECRET_ACCESS_KEY: envVariable(
+    'a secret access key (or unset for the default AWS credential chain)',
+    z.string().optional(),
+    { sensitive: true },
+  ),
   S3_FORCE_PATH_STYLE: envVariable('true or false', bool(false)),
   S3_CREATE_BUCKET: envVariable('true or false', bool(false)),
   QUEUE_PREFIX: envVariable(
@@ -124,5 +128,5 @@ function withCredentialPairCheck<Spec extends typeof commonVariables>(spec: Spec
   if (hasKey === hasSecret) return spec;
   const missing = hasKey ? 'S3_SECRET_ACCESS_KEY' : 'S3_ACCESS_KEY_ID';
   const other = hasKey ? 'S3_ACCESS_KEY_ID' : 'S3_SECRET_ACCESS_KEY';
-  return { ...spec, [missing]: envVariable(`a value, because ${other} is set`, z.string()) } as Spec;
+  return { ...spec, [missing]: { ...spec[missing], ...envVariable(`a value, because ${other} is set`, z.string()) } } as Spec;
 }

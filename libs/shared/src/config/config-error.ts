@@ -2,7 +2,7 @@
 export interface ConfigIssue {
   variable: string;
   expected: string;
-  /** The raw value, or undefined when the variable is not set. */
+  /** The value as set (secrets hidden, URL passwords masked), or undefined when not set. */
   received: string | undefined;
 }
 

@@ -5,14 +5,29 @@ import { ConfigError, type ConfigIssue } from './config-error';
 export interface EnvVariable<Schema extends z.ZodType = z.ZodType> {
   schema: Schema;
   expected: string;
+  /** Never echo the value in an error (secrets). */
+  sensitive?: boolean;
 }
 
 export type EnvSpec = Record<string, EnvVariable>;
 export type EnvValues<Spec extends EnvSpec> = { [Name in keyof Spec]: z.output<Spec[Name]['schema']> };
 export type Environment = Readonly<Record<string, string | undefined>>;
 
-export function envVariable<Schema extends z.ZodType>(expected: string, schema: Schema): EnvVariable<Schema> {
-  return { expected, schema };
+export function envVariable<Schema extends z.ZodType>(
+  expected: string,
+  schema: Schema,
+  options: { sensitive?: boolean } = {},
+): EnvVariable<Schema> {
+  return { expected, schema, ...options };
+}
+
+/** The value as an error may show it: a sensitive value hidden, a URL's password masked. */
+function displayedValue(raw: string | undefined, sensitive: boolean | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (sensitive) return `<hidden, ${raw.length} characters>`;
+  if (!URL.canParse(raw)) return raw;
+  const { password } = new URL(raw);
+  return password === '' ? raw : raw.replace(`:${password}@`, ':***@');
 }
 
 /**
@@ -22,11 +37,11 @@ export function envVariable<Schema extends z.ZodType>(expected: string, schema: 
 export function parseEnvironment<Spec extends EnvSpec>(spec: Spec, env: Environment): EnvValues<Spec> {
   const issues: ConfigIssue[] = [];
   const values: Record<string, unknown> = {};
-  for (const [variable, { schema, expected }] of Object.entries(spec)) {
+  for (const [variable, { schema, expected, sensitive }] of Object.entries(spec)) {
     const raw = env[variable];
     const result = schema.safeParse(raw === '' ? undefined : raw);
     if (result.success) values[variable] = result.data;
-    else issues.push({ variable, expected, received: raw });
+    else issues.push({ variable, expected, received: displayedValue(raw, sensitive) });
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return values as EnvValues<Spec>;

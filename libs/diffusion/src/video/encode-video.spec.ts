@@ -34,7 +34,7 @@ function movingSquare(frameCount: number, height: number, width: number): RgbFra
       for (let x = 0; x < width; x++) {
         const i = ((f * height + y) * width + x) * 3;
         const inside = y >= top && y < top + side && x >= left && x < left + side;
-        data[i] = inside ? 230 : Math.round((40 + (150 * x) / width) | 0);
+        data[i] = inside ? 230 : Math.round(40 + (150 * x) / width);
         data[i + 1] = inside ? 200 : Math.round(60 + (120 * y) / height);
         data[i + 2] = inside ? 40 : 120;
       }

@@ -1,13 +1,4 @@
-import {
-  type AppProcess,
-  findFreePort,
-  type RedisServerProcess,
-  startAppProcess,
-  startRedisServer,
-  startTestServices,
-  type TestServices,
-  waitForHttpStatus,
-} from '@magicvideo/shared/testing';
+import { type AppUnderTest, startAppProcess, startAppUnderTest, waitForHttpStatus } from '@magicvideo/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 describe('api process', () => {
@@ -19,62 +10,45 @@ describe('api process', () => {
   });
 
   describe('running against real Redis and S3', () => {
-    let services: TestServices;
-    let redis: RedisServerProcess;
-    let app: AppProcess;
-    let base: string;
+    let api: AppUnderTest;
 
     beforeAll(async () => {
-      services = await startTestServices();
-      // The app's Redis is one this test owns, so it can stop and restart it.
-      redis = await startRedisServer();
-      const port = await findFreePort();
-      base = `http://127.0.0.1:${port}`;
-      app = startAppProcess('apps/api', {
-        ...services.env,
-        REDIS_URL: redis.url,
-        PORT: String(port),
-        NODE_ENV: 'test',
-        SHUTDOWN_GRACE_MS: '5000',
-      });
-      await waitForHttpStatus(`${base}/healthz`, 200, 60_000);
+      api = await startAppUnderTest('apps/api', 'PORT', { SHUTDOWN_GRACE_MS: '5000' });
     });
 
     afterAll(async () => {
-      app?.kill('SIGKILL');
-      await redis?.stop();
-      await services?.stop();
+      await api?.stop();
     });
 
     it('answers /healthz with 200', async () => {
-      const response = await fetch(`${base}/healthz`);
+      const response = await fetch(`${api.baseUrl}/healthz`);
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ status: 'ok' });
     });
 
     it('answers /readyz with 200 while Redis and S3 answer', async () => {
-      const response = await fetch(`${base}/readyz`);
+      const response = await fetch(`${api.baseUrl}/readyz`);
       expect(await response.json()).toEqual({ status: 'ok', checks: { redis: { ok: true }, s3: { ok: true } } });
       expect(response.status).toBe(200);
     });
 
     it('answers /readyz with 503 naming redis while Redis is down, and recovers without a restart', async () => {
-      await redis.stop();
-      const down = await waitForHttpStatus(`${base}/readyz`, 503);
+      await api.stopRedis();
+      const down = await waitForHttpStatus(`${api.baseUrl}/readyz`, 503);
       expect(down.body).toMatchObject({
         status: 'unavailable',
         checks: { redis: { ok: false, error: expect.any(String) }, s3: { ok: true } },
       });
 
-      redis = await startRedisServer({ port: redis.port });
-      const up = await waitForHttpStatus(`${base}/readyz`, 200);
+      await api.restartRedis();
+      const up = await waitForHttpStatus(`${api.baseUrl}/readyz`, 200);
       expect(up.body).toEqual({ status: 'ok', checks: { redis: { ok: true }, s3: { ok: true } } });
     });
 
     it('exits 0 on SIGTERM', async () => {
-      app.kill('SIGTERM');
-      expect(await app.exited).toEqual({ code: 0, signal: null });
-      expect(app.stdout()).toContain('shutdown complete');
+      api.app.kill('SIGTERM');
+      expect(await api.app.exited).toEqual({ code: 0, signal: null });
+      expect(api.app.stdout()).toContain('shutdown complete');
     });
   });
 });

@@ -1,13 +1,4 @@
-import {
-  type AppProcess,
-  findFreePort,
-  type RedisServerProcess,
-  startAppProcess,
-  startRedisServer,
-  startTestServices,
-  type TestServices,
-  waitForHttpStatus,
-} from '@magicvideo/shared/testing';
+import { type AppUnderTest, startAppProcess, startAppUnderTest, waitForHttpStatus } from '@magicvideo/shared/testing';
 import { Job, Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -29,41 +20,26 @@ describe('worker-decode process', () => {
   });
 
   describe('running against real Redis and S3', () => {
-    let services: TestServices;
-    let redis: RedisServerProcess;
-    let app: AppProcess;
-    let base: string;
+    let worker: AppUnderTest;
 
     beforeAll(async () => {
-      services = await startTestServices();
-      redis = await startRedisServer();
-      const port = await findFreePort();
-      base = `http://127.0.0.1:${port}`;
-      app = startAppProcess('apps/worker-decode', {
-        ...services.env,
-        REDIS_URL: redis.url,
-        HEALTH_PORT: String(port),
-        NODE_ENV: 'test',
-        SHUTDOWN_GRACE_MS: '5000',
-      });
-      await waitForHttpStatus(`${base}/healthz`, 200, 60_000);
+      worker = await startAppUnderTest('apps/worker-decode', 'HEALTH_PORT', { SHUTDOWN_GRACE_MS: '5000' });
     });
 
     afterAll(async () => {
-      app?.kill('SIGKILL');
-      await redis?.stop();
-      await services?.stop();
+      await worker?.stop();
     });
 
     it('answers /healthz with 200 and /readyz with 200 while Redis and S3 answer', async () => {
-      expect((await fetch(`${base}/healthz`)).status).toBe(200);
-      const ready = await fetch(`${base}/readyz`);
+      expect((await fetch(`${worker.baseUrl}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${worker.baseUrl}/readyz`);
       expect(await ready.json()).toEqual({ status: 'ok', checks: { redis: { ok: true }, s3: { ok: true } } });
       expect(ready.status).toBe(200);
     });
 
     it('consumes the decode queue under the configured prefix and fails jobs with StageNotImplemented', async () => {
-      const queue = new Queue('decode', { connection: { url: redis.url }, prefix: services.queuePrefix });
+      const { REDIS_URL: url } = worker.app.env;
+      const queue = new Queue('decode', { connection: { url }, prefix: worker.services.queuePrefix });
       try {
         const job = await queue.add('decode', { videoId: 'abc', stage: 'decode', params: {}, inputs: {} }, { attempts: 3 });
         const failed = await waitForFailure(queue, job.id!);
@@ -76,18 +52,18 @@ describe('worker-decode process', () => {
     });
 
     it('answers /readyz with 503 naming redis while Redis is down, and recovers without a restart', async () => {
-      await redis.stop();
-      const down = await waitForHttpStatus(`${base}/readyz`, 503);
+      await worker.stopRedis();
+      const down = await waitForHttpStatus(`${worker.baseUrl}/readyz`, 503);
       expect(down.body).toMatchObject({ status: 'unavailable', checks: { redis: { ok: false }, s3: { ok: true } } });
-      redis = await startRedisServer({ port: redis.port });
-      await waitForHttpStatus(`${base}/readyz`, 200);
+      await worker.restartRedis();
+      await waitForHttpStatus(`${worker.baseUrl}/readyz`, 200);
     });
 
     it('exits 0 on SIGTERM after closing the BullMQ worker', async () => {
-      app.kill('SIGTERM');
-      expect(await app.exited).toEqual({ code: 0, signal: null });
-      expect(app.stdout()).toContain('"closer":"bullmq worker"');
-      expect(app.stdout()).toContain('shutdown complete');
+      worker.app.kill('SIGTERM');
+      expect(await worker.app.exited).toEqual({ code: 0, signal: null });
+      expect(worker.app.stdout()).toContain('"closer":"bullmq worker"');
+      expect(worker.app.stdout()).toContain('shutdown complete');
     });
   });
 });

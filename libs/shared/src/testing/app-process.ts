@@ -7,6 +7,8 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 
 export interface AppProcess {
   pid: number;
+  /** The environment the app was started with (PATH aside). */
+  env: Readonly<Record<string, string>>;
   stdout(): string;
   stderr(): string;
   /** Resolves with the exit code (or the signal) once the process has ended. */
@@ -36,6 +38,7 @@ export function startAppProcess(appRoot: string, env: Record<string, string>): A
   if (child.pid === undefined) throw new Error(`could not spawn ${tsx}`);
   return {
     pid: child.pid,
+    env,
     stdout: () => stdout,
     stderr: () => stderr,
     exited,

@@ -1,5 +1,6 @@
 /** `@magicvideo/shared/testing`: the test-service harness of DESIGN.md §10. For tests only. */
 export * from './app-process';
+export * from './app-under-test';
 export * from './docker-engine';
 export * from './free-port';
 export * from './redis-server-process';

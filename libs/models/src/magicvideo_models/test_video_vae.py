@@ -68,6 +68,15 @@ def test_changing_a_latent_frame_never_changes_earlier_frames() -> None:
     assert (after[:, :, 3] - before[:, :, 3]).abs().max() > 1e-2
 
 
+def test_videos_in_a_batch_never_see_each_other() -> None:
+    vae = trained_looking(make_vae())
+    first, second = latents(5, seed=1), latents(5, seed=2)
+    together = decode(vae, torch.cat([first, second]))
+    # atol: a batch of 10 frames and one of 5 may run other convolution kernels (~5e-6)
+    torch.testing.assert_close(together[:1], decode(vae, first), rtol=0, atol=1e-5)
+    torch.testing.assert_close(together[1:], decode(vae, second), rtol=0, atol=1e-5)
+
+
 def test_a_latent_frame_reaches_exactly_decoder_context_frames_ahead() -> None:
     vae = trained_looking(make_vae(temporal_window=3))
     context, changed_frame = vae.decoder_context_frames, 2

@@ -64,14 +64,32 @@ def count_flops(module: nn.Module, inputs: dict[str, torch.Tensor]) -> int:
 
 def count_flops_by_operator(module: nn.Module, inputs: dict[str, torch.Tensor]) -> dict[str, int]:
     """FLOPs of one forward per counted aten operator ("convolution", "mm", "bmm", ...)."""
+    return _measure(module, inputs)[0]
+
+
+def count_used_parameters(module: nn.Module, inputs: dict[str, torch.Tensor]) -> int:
+    """Parameters of the submodules one forward calls: what an export of it holds (the VAE's
+    exported encoder and decoder each wrap the whole VAE but use half of it)."""
+    return _measure(module, inputs)[1]
+
+
+def _measure(module: nn.Module, inputs: dict[str, torch.Tensor]) -> tuple[dict[str, int], int]:
     meta_inputs = [tensor.to("meta") for tensor in inputs.values()]
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        module(*meta_inputs)
-    return {str(op).removeprefix("aten."): int(n) for op, n in counter.get_flop_counts()["Global"].items()}
+    used: dict[int, int] = {}
 
+    def record(called: nn.Module, _args: object, _output: object) -> None:
+        for parameter in called.parameters(recurse=False):
+            used[id(parameter)] = parameter.numel()
 
-def count_parameters(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
+    hooks = [submodule.register_forward_hook(record) for submodule in module.modules()]
+    try:
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            module(*meta_inputs)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    flops = {str(op).removeprefix("aten."): int(n) for op, n in counter.get_flop_counts()["Global"].items()}
+    return flops, sum(used.values())
 
 
 def model_set_costs(config: ModelSetConfig) -> list[ModelCost]:
@@ -171,9 +189,8 @@ def explain_latent_vs_pixel() -> str:
 
 
 def _cost(model: ExportableModel) -> ModelCost:
-    return ModelCost(
-        model.name, count_parameters(model.module), count_flops(model.module, model.inputs_for_batch(1))
-    )
+    flops, parameters = _measure(model.module, model.inputs_for_batch(1))
+    return ModelCost(model.name, parameters, sum(flops.values()))
 
 
 def _table(rows: list[tuple[str, ...]]) -> str:

@@ -53,11 +53,19 @@ class SchedulerConfig:
 
         v-prediction, as that upscaler: with the 4-8 sampling steps the CPU budget allows, the
         first steps start at low SNR, where an epsilon model's x0 estimate is unstable and a
-        v model's is not. The same betas define the noise conditioning augmentation of the
-        low-res input (the upscaler's low_res_scheduler): low_res_noisy =
-        sqrt(alpha_bar[n]) * low_res + sqrt(1 - alpha_bar[n]) * noise, n = sr_noise_level.
+        v model's is not. "trailing" spacing, so that few steps still start at t = 999, where
+        sampling's pure-noise start belongs ("leading" starts 6 steps at t = 831).
+        The same betas define the noise conditioning augmentation of the low-res input (the
+        upscaler's low_res_scheduler): low_res_noisy = sqrt(alpha_bar[n]) * low_res
+        + sqrt(1 - alpha_bar[n]) * noise, with n = sr_noise_level.
         """
-        return cls(beta_start=0.0001, beta_end=0.02, beta_schedule="linear", prediction_type="v_prediction")
+        return cls(
+            beta_start=0.0001,
+            beta_end=0.02,
+            beta_schedule="linear",
+            prediction_type="v_prediction",
+            timestep_spacing="trailing",
+        )
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .info import count_flops, count_flops_by_operator, latent_vs_pixel_flops, model_set_costs
+from .info import (
+    count_flops,
+    count_flops_by_operator,
+    count_used_parameters,
+    latent_vs_pixel_flops,
+    model_set_costs,
+)
 from .model_set import ModelSetConfig, build_models
 
 
@@ -25,13 +31,33 @@ def test_attention_matmuls_are_counted_on_the_meta_device() -> None:
     assert sum(counts.values()) == projections + scores_and_mix
 
 
-def test_tiny_costs_count_every_model_and_the_built_models_parameters() -> None:
+def test_parameters_count_only_the_submodules_a_forward_calls() -> None:
+    with torch.device("meta"):
+        used, unused = nn.Linear(4, 3), nn.Linear(4, 100)
+    model = nn.ModuleDict({"used": used, "unused": unused})
+    assert count_used_parameters(model["used"], {"x": torch.zeros(1, 4)}) == 4 * 3 + 3
+
+    class CallsOne(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.parts = model
+
+        def forward(self, x):
+            return self.parts["used"](x)
+
+    assert count_used_parameters(CallsOne(), {"x": torch.zeros(1, 4)}) == 4 * 3 + 3
+
+
+def test_tiny_costs_count_every_model_at_most_its_built_parameters() -> None:
     costs = model_set_costs(ModelSetConfig.tiny())
     built = build_models(ModelSetConfig.tiny())
     assert [c.name for c in costs] == [m.name for m in built.models]
     for cost, model in zip(costs, built.models, strict=True):
-        assert cost.parameters == sum(p.numel() for p in model.module.parameters()), cost.name
+        assert 0 < cost.parameters <= sum(p.numel() for p in model.module.parameters()), cost.name
         assert cost.flops is not None and cost.flops > 0, cost.name
+    encoder, decoder = costs[4], costs[5]
+    vae_parameters = sum(p.numel() for p in built.models[4].module.parameters())
+    assert encoder.parameters + decoder.parameters <= vae_parameters
 
 
 def test_latent_diffusion_costs_about_64_times_less_per_frame_than_pixel_diffusion() -> None:

@@ -71,6 +71,7 @@ def test_key_frame_schedule_is_stable_diffusions_and_sr_is_linear_v_prediction()
         0.02,
     )
     assert config.sr_scheduler.prediction_type == "v_prediction"
+    assert config.sr_scheduler.timestep_spacing == "trailing"
     assert config.fps.min <= config.fps.default <= config.fps.max
 
 

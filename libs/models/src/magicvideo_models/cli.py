@@ -55,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--config", required=True, help=f"model-set config: {', '.join(CONFIG_NAMES)}")
     export.add_argument("--seed", type=int, default=0, help="weight initialisation seed (default 0)")
     export.add_argument("--out", required=True, type=Path, help="folder to write")
+    export.add_argument(
+        "--float32-weights",
+        action="store_true",
+        help="store weights as float32 (default: float16 storage, float32 compute; half the size)",
+    )
     export.set_defaults(run=_export)
 
     info = commands.add_parser("info", help="parameters and FLOPs per model of a folder or a config")
@@ -90,7 +95,9 @@ def _export(args: argparse.Namespace) -> int:
     _config(args.config)
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} exists and is not a folder")
-    result = export_model_folder(args.config, args.seed, args.out, log=print)
+    result = export_model_folder(
+        args.config, args.seed, args.out, float16_weights=not args.float32_weights, log=print
+    )
     print(
         f"exported {args.config} (seed {args.seed}) to {result.folder} in {result.seconds:.0f} s, "
         f"{result.total_bytes / 1e6:.1f} MB"

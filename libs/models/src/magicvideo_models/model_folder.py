@@ -48,12 +48,15 @@ def export_model_folder(
     out_dir: str | Path,
     *,
     compare_with_pytorch: bool = True,
+    float16_weights: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> FolderExport:
     """Build, export, check and validate every model of `config_name` into `out_dir`.
 
     Raises UnknownConfigError, ModelFolderExportError, OnnxExportError (an export differs from
     PyTorch) or contract.ModelFolderError (the folder breaks the contract).
+    `float16_weights` stores weights as float16, computed in float32 (weight_storage.py): half
+    the size, for the shipped folders.
     """
     config = ModelSetConfig.by_name(config_name)
     folder = Path(out_dir)
@@ -82,6 +85,7 @@ def export_model_folder(
             folder / model.name / "model.onnx",
             contract=contract,
             compare_with_pytorch=compare_with_pytorch,
+            float16_weights=float16_weights,
         )
         reports.append(report)
         parity = ", ".join(f"{p.label} {p.relative_error:.1e}" for p in report.parity) or "not compared"

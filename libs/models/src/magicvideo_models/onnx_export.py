@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from .contract import load_contract
+from .weight_storage import store_initializers_as_float16, with_float16_representable_parameters
 
 OPSET_VERSION = 18
 PARITY_TOLERANCE = 1e-4
@@ -109,6 +110,7 @@ def export_onnx(
     tolerance: float = PARITY_TOLERANCE,
     external_data_threshold_bytes: int = EXTERNAL_DATA_THRESHOLD_BYTES,
     compare_with_pytorch: bool = True,
+    float16_weights: bool = False,
 ) -> ExportReport:
     """Export `module` (a contract model, `model_name`) to `out_path` and check it.
 
@@ -116,10 +118,12 @@ def export_onnx(
     argument names in forward order (each model file's `example_inputs(config, b)`).
     Raises OnnxExportError when the file fails the checker or differs from PyTorch.
     `compare_with_pytorch=False` skips the onnxruntime runs (a second export of checked weights).
+    `float16_weights=True` stores the weights as float16 (see weight_storage.py); the module's
+    parameters are rounded to float16 first, in a copy, so parity with PyTorch stays exact.
     """
     contract = contract or load_contract()
     input_names, output_names = tensor_names(model_name, contract)
-    module = module.eval()
+    module = (with_float16_representable_parameters(module) if float16_weights else module).eval()
     example = inputs_for_batch(1)
     if list(example) != input_names:
         raise OnnxExportError(
@@ -145,7 +149,7 @@ def export_onnx(
                 opset_version=OPSET_VERSION,
                 do_constant_folding=True,
             )
-        _resave(staged, out_path, external_data_threshold_bytes)
+        _resave(staged, out_path, external_data_threshold_bytes, float16_weights)
     seconds = time.perf_counter() - started
     try:
         onnx.checker.check_model(str(out_path), full_check=True)
@@ -260,9 +264,11 @@ def _single_tensor_output(module: nn.Module, example: dict[str, torch.Tensor]) -
     return module if isinstance(output, torch.Tensor) else _FirstTensor(module).eval()
 
 
-def _resave(staged: Path, out_path: Path, external_data_threshold_bytes: int) -> None:
+def _resave(staged: Path, out_path: Path, external_data_threshold_bytes: int, float16_weights: bool) -> None:
     """Re-save the staged export at `out_path`, with one external data file when it is large."""
     model = onnx.load(str(staged))
+    if float16_weights:
+        model = store_initializers_as_float16(model)
     for stale in (out_path, out_path.parent / EXTERNAL_DATA_FILE):
         stale.unlink(missing_ok=True)
     large = sum(t.ByteSize() for t in model.graph.initializer) > external_data_threshold_bytes

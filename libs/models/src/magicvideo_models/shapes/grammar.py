@@ -19,41 +19,33 @@ from itertools import product
 
 import numpy as np
 
+from ..captions_corpus import COLOURS as CORPUS_COLOURS
+from ..captions_corpus import CORE_COLOURS, CORE_SHAPES, VERBS
+from ..captions_corpus import MOTIONS as CORPUS_MOTIONS
+from ..captions_corpus import SHAPES as CORPUS_SHAPES
+
 Rgb = tuple[int, int, int]
 
-# Far apart in RGB (every pair ≥ 170 apart, each ≥ 150 from the background), so that both the
-# renderer's anti-aliased edges and a generated clip's colour drift still land nearest the
-# intended entry. White and yellow are both bright, hence a dark background. The values agree
-# with captions_corpus.COLOURS (the tokenizer corpus), which also lists colours to grow into.
-PALETTE: dict[str, Rgb] = {
-    "red": (220, 40, 40),
-    "green": (40, 180, 60),
-    "blue": (40, 80, 220),
-    "yellow": (240, 210, 40),
-    "white": (245, 245, 245),
-}
+# The words and colours come from one place, captions_corpus (the tokenizer is trained on it);
+# the training set uses its core entries. Those colours are far apart in RGB (every pair ≥ 170
+# apart, each ≥ 150 from the background), so that both the renderer's anti-aliased edges and a
+# generated clip's colour drift still land nearest the intended entry. White and yellow are
+# both bright, hence a dark background.
+PALETTE: dict[str, Rgb] = {colour: CORPUS_COLOURS[colour] for colour in CORE_COLOURS}
 BACKGROUND: Rgb = (32, 32, 32)
 
 COLOURS: tuple[str, ...] = tuple(PALETTE)
-SHAPES: tuple[str, ...] = ("circle", "square", "triangle")
-MOTIONS: tuple[str, ...] = ("moving left", "moving right", "moving up", "moving down")
+SHAPES: tuple[str, ...] = CORE_SHAPES
+MOTIONS: tuple[str, ...] = tuple(CORPUS_MOTIONS[name].canonical for name in ("left", "right", "up", "down"))
 
-# Paraphrases for each shape; the first is the canonical name. Every word a caption uses is in
-# the tokenizer's corpus (captions_corpus.py), so no caption word is split into stray pieces.
-SHAPE_NOUNS: dict[str, tuple[str, ...]] = {
-    "circle": ("circle", "ball", "disc"),
-    "square": ("square", "box", "block"),
-    "triangle": ("triangle",),
-}
+# Paraphrases for each shape; the first is the canonical name.
+SHAPE_NOUNS: dict[str, tuple[str, ...]] = {shape: CORPUS_SHAPES[shape] for shape in SHAPES}
 
 # A motion phrase is a verb and a direction phrase ("rolling to the left"); the first of each
 # is canonical, so the canonical phrase is "moving left".
-MOTION_VERBS: tuple[str, ...] = ("moving", "rolling", "sliding", "drifting", "gliding", "travelling")
+MOTION_VERBS: tuple[str, ...] = VERBS
 DIRECTION_PHRASES: dict[str, tuple[str, ...]] = {
-    "moving left": ("left", "to the left", "leftwards"),
-    "moving right": ("right", "to the right", "rightwards"),
-    "moving up": ("up", "upwards", "to the top"),
-    "moving down": ("down", "downwards", "to the bottom"),
+    motion.canonical: motion.phrases for motion in CORPUS_MOTIONS.values()
 }
 MOTION_PHRASES: dict[str, tuple[str, ...]] = {
     motion: tuple(f"{verb} {direction}" for verb in MOTION_VERBS for direction in directions)

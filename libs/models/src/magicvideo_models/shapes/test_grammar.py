@@ -4,7 +4,6 @@ import re
 import numpy as np
 import pytest
 
-from magicvideo_models.captions_corpus import COLOURS as CORPUS_COLOURS
 from magicvideo_models.captions_corpus import tokenizer_corpus
 from magicvideo_models.shapes.grammar import (
     BACKGROUND,
@@ -92,11 +91,6 @@ def test_vocabulary_holds_every_attribute_word() -> None:
 def test_every_caption_word_is_in_the_tokenizer_corpus() -> None:
     corpus_words = {word for line in tokenizer_corpus() for word in re.findall(r"[a-z]+", line.lower())}
     assert caption_vocabulary() <= corpus_words
-
-
-def test_palette_agrees_with_the_tokenizer_corpus_colours() -> None:
-    for name, rgb in PALETTE.items():
-        assert CORPUS_COLOURS[name] == rgb
 
 
 def test_heldout_is_about_an_eighth_of_the_combinations() -> None:

@@ -196,6 +196,7 @@ export function parseCliArguments(argv: readonly string[]): CliCommand {
     case 'models':
       return parseModels(rest);
     case undefined:
+      throw new UsageError('no command given');
     case 'help':
     case '--help':
     case '-h':

@@ -16,16 +16,25 @@ async function assertReadable(path: string, what: string): Promise<void> {
   }
 }
 
-async function decodeOrExplain(path: string, what: string, ffmpegPath: string, signal?: AbortSignal): Promise<RgbFrames> {
+/**
+ * ffmpeg's `tty` demuxer reads any text file (by its .txt/.nfo/… extension) as ANSI art and
+ * "decodes" it to frames; a text file is never the image or video a user meant.
+ */
+const TEXT_AS_VIDEO_CODECS = new Set(['ansi']);
+
+async function decodeOrExplain(path: string, what: 'image' | 'video', ffmpegPath: string, signal?: AbortSignal): Promise<RgbFrames> {
   await assertReadable(path, what);
+  const notReadable = (cause?: unknown) =>
+    new InputFileUnreadable(`${path} is not ${what === 'image' ? 'an image' : 'a video'} ffmpeg can read`, { cause });
+  let decoded;
   try {
-    return (await decodeVideo(path, { ffmpegPath, signal })).frames;
+    decoded = await decodeVideo(path, { ffmpegPath, signal });
   } catch (error) {
-    if (error instanceof Error && 'code' in error && error.code === 'VideoDecodeFailed') {
-      throw new InputFileUnreadable(`${path} is not ${what === 'image' ? 'an image' : 'a video'} ffmpeg can read`, { cause: error });
-    }
+    if (error instanceof Error && 'code' in error && error.code === 'VideoDecodeFailed') throw notReadable(error);
     throw error;
   }
+  if (TEXT_AS_VIDEO_CODECS.has(decoded.codec)) throw notReadable();
+  return decoded.frames;
 }
 
 /** An image as one RGB frame (an animated image's first frame). */

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { SessionValueMetadata } from '../model-folder/validate-model-folder';
 import type { DtypeData, ModelDtype } from './tensor-dtypes';
@@ -97,10 +97,15 @@ parentPort.on('message', (request) => {
 });
 `;
 
-/** onnxruntime-node's entry, resolved where this module lives (an eval'd worker resolves from the cwd). */
+/**
+ * onnxruntime-node's entry for the worker to load (an eval'd worker would resolve from the cwd):
+ * resolved from this file in CommonJS (esbuild app bundles, tsx), else from the entry script.
+ * `import.meta` is avoided: the apps are bundled to CommonJS, where it is empty.
+ */
 function onnxruntimeEntry(): string {
-  const here = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
-  return createRequire(here).resolve('onnxruntime-node');
+  const from =
+    typeof __filename === 'string' ? __filename : (process.argv[1] ?? join(process.cwd(), 'index.js'));
+  return createRequire(from).resolve('onnxruntime-node');
 }
 
 /** An error raised on the session thread, carried over by name and message. */

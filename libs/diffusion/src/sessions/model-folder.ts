@@ -119,9 +119,12 @@ class OnnxModelFolder implements ModelFolder {
     this.runners.clear();
     await Promise.allSettled(pending);
     const sessions = this.sessions.splice(0);
-    await Promise.all(sessions.map((session) => session.release()));
+    // the thread stops even when a release fails (a thread that died has nothing left to release)
+    const released = await Promise.allSettled(sessions.map((session) => session.release()));
     await this.thread?.close();
     this.thread = undefined;
+    const failure = released.find((result) => result.status === 'rejected');
+    if (failure !== undefined) throw failure.reason;
   }
 
   private async createRunner(name: ModelName): Promise<OnnxModelRunner> {

@@ -5,6 +5,8 @@
  * and the noise always compute in float32.
  */
 
+import { roundHalfToEven } from '../schedulers/timesteps';
+
 /** A float tensor as the stages pass it around: row-major data, dims outermost first. */
 export interface FloatTensor {
   data: Float32Array;
@@ -29,15 +31,6 @@ const bitsView = new Uint32Array(float32View.buffer);
 
 const HALF_SUBNORMAL_UNIT = 2 ** -24;
 const HALF_MIN_NORMAL = 2 ** -14;
-
-/** Round half to even, as IEEE 754 and numpy's rint do. */
-export function roundHalfToEven(value: number): number {
-  const floor = Math.floor(value);
-  const fraction = value - floor;
-  if (fraction > 0.5) return floor + 1;
-  if (fraction < 0.5) return floor;
-  return floor % 2 === 0 ? floor : floor + 1;
-}
 
 /** One float32 value as float16 bits, rounded to nearest even (numpy's `astype(float16)`). */
 export function float16Bits(value: number): number {

@@ -193,11 +193,8 @@ export async function interpolate(
   const perPair = channels * INTERPOLATED_FRAMES * height * width;
   const count = pairs * perPair; // [P, C, 3, h, w]
   const sigma = Math.fround(scheduler.initNoiseSigma);
-  let latents: Float32Array = seededGaussian(
-    options.seed,
-    streamId(NoisePurpose.interpInitialLatents, 0),
-    count,
-  ).map((n) => Math.fround(n * sigma));
+  const noise = seededGaussian(options.seed, streamId(NoisePurpose.interpInitialLatents, 0), count);
+  let latents: Float32Array = sigma === 1 ? noise : noise.map((n) => Math.fround(n * sigma));
   const batches: { first: number; size: number; neighbours: FloatTensor; imageEmbeds: FloatTensor }[] = [];
   for (let first = 0; first < pairs; first += pairBatch) {
     const size = Math.min(pairBatch, pairs - first);

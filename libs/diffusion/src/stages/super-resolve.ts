@@ -144,9 +144,8 @@ export async function sampleHighResolutionBatch(
   const count = batch.count * frameValues;
   const offset = batch.first * frameValues;
   const sigma = Math.fround(scheduler.initNoiseSigma);
-  let sample: Float32Array = seededGaussian(sampling.seed, streamId(NoisePurpose.srInitialNoise, 0), count, offset).map(
-    (n) => Math.fround(n * sigma),
-  );
+  const noise = seededGaussian(sampling.seed, streamId(NoisePurpose.srInitialNoise, 0), count, offset);
+  let sample: Float32Array = sigma === 1 ? noise : noise.map((n) => Math.fround(n * sigma));
   const totalSteps = scheduler.timesteps.length;
   for (let stepIndex = 0; stepIndex < totalSteps; stepIndex++) {
     throwIfCancelled('sr', sampling.signal);

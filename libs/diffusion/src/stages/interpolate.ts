@@ -193,8 +193,8 @@ export async function interpolate(
   const perPair = channels * INTERPOLATED_FRAMES * height * width;
   const count = pairs * perPair; // [P, C, 3, h, w]
   const sigma = Math.fround(scheduler.initNoiseSigma);
-  const noise = seededGaussian(options.seed, streamId(NoisePurpose.interpInitialLatents, 0), count);
-  let latents: Float32Array = sigma === 1 ? noise : noise.map((n) => Math.fround(n * sigma));
+  const initialNoise = seededGaussian(options.seed, streamId(NoisePurpose.interpInitialLatents, 0), count);
+  let latents: Float32Array = sigma === 1 ? initialNoise : initialNoise.map((n) => Math.fround(n * sigma));
   const batches: { first: number; size: number; neighbours: FloatTensor; imageEmbeds: FloatTensor }[] = [];
   for (let first = 0; first < pairs; first += pairBatch) {
     const size = Math.min(pairBatch, pairs - first);
@@ -228,10 +228,10 @@ export async function interpolate(
       if (output === undefined) throw new Error('interp_unet returned no "out_sample" output');
       prediction.set(output.data, start);
     }
-    const noise = scheduler.needsNoise
+    const stepNoise = scheduler.needsNoise
       ? seededGaussian(options.seed, streamId(NoisePurpose.interpStepNoise, stepIndex), count)
       : undefined;
-    latents = scheduler.step(prediction, stepIndex, latents, noise);
+    latents = scheduler.step(prediction, stepIndex, latents, stepNoise);
     ctx.onProgress?.({ stage: 'interp', step: stepIndex + 1, totalSteps });
   }
 

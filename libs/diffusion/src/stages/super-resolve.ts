@@ -144,8 +144,8 @@ export async function sampleHighResolutionBatch(
   const count = batch.count * frameValues;
   const offset = batch.first * frameValues;
   const sigma = Math.fround(scheduler.initNoiseSigma);
-  const noise = seededGaussian(sampling.seed, streamId(NoisePurpose.srInitialNoise, 0), count, offset);
-  let sample: Float32Array = sigma === 1 ? noise : noise.map((n) => Math.fround(n * sigma));
+  const initialNoise = seededGaussian(sampling.seed, streamId(NoisePurpose.srInitialNoise, 0), count, offset);
+  let sample: Float32Array = sigma === 1 ? initialNoise : initialNoise.map((n) => Math.fround(n * sigma));
   const totalSteps = scheduler.timesteps.length;
   for (let stepIndex = 0; stepIndex < totalSteps; stepIndex++) {
     throwIfCancelled('sr', sampling.signal);
@@ -156,10 +156,10 @@ export async function sampleHighResolutionBatch(
       plan: sampling.plan,
       signal: sampling.signal,
     });
-    const noise = scheduler.needsNoise
+    const stepNoise = scheduler.needsNoise
       ? seededGaussian(sampling.seed, streamId(NoisePurpose.srStepNoise, stepIndex), count, offset)
       : undefined;
-    sample = scheduler.step(prediction, stepIndex, sample, noise);
+    sample = scheduler.step(prediction, stepIndex, sample, stepNoise);
     sampling.onStep?.(stepIndex, totalSteps);
   }
   return sample;

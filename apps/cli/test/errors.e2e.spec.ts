@@ -42,25 +42,16 @@ describe('magicvideo usage errors exit 2 with the problem named', () => {
 });
 
 describe('magicvideo runtime failures exit 1 with the problem named', () => {
-  it('a missing input image', async () => {
-    const run = await runMagicvideo(['animate', join(work, 'nowhere.png'), 'x']);
-    expectOneLineError(run.stderr, /cannot read image .*nowhere\.png: no such file/);
-    expect(run.code).toBe(1);
-  });
-
-  it('an image that is not an image', async () => {
-    const fake = join(work, 'fake.png');
-    await writeFile(fake, 'this is text, not a PNG\n');
-    const run = await runMagicvideo(['animate', fake, 'x']);
-    expectOneLineError(run.stderr, /fake\.png is not an image ffmpeg can read/);
-    expect(run.code).toBe(1);
-  });
-
-  it('a text file given as a video (which ffmpeg would read as ANSI art)', async () => {
-    const notes = join(work, 'notes.txt');
-    await writeFile(notes, 'hello\n');
-    const run = await runMagicvideo(['edit', notes, 'x']);
-    expectOneLineError(run.stderr, /notes\.txt is not a video ffmpeg can read/);
+  it.each([
+    ['a missing input image', 'animate', 'nowhere.png', undefined, /cannot read image .*nowhere\.png: no such file/],
+    ['an image that is not an image', 'animate', 'fake.png', 'this is text, not a PNG\n', /fake\.png is not an image ffmpeg can read/],
+    // ffmpeg itself would read a .txt file as ANSI art
+    ['a text file given as a video', 'edit', 'notes.txt', 'hello\n', /notes\.txt is not a video ffmpeg can read/],
+  ])('%s', async (_case, command, name, contents, message) => {
+    const input = join(work, name);
+    if (contents !== undefined) await writeFile(input, contents);
+    const run = await runMagicvideo([command, input, 'x']);
+    expectOneLineError(run.stderr, message);
     expect(run.code).toBe(1);
   });
 

@@ -30,3 +30,12 @@ export * from './stages/stage-context';
 export * from './stages/stage-cancelled';
 export * from './stages/encode-text';
 export * from './stages/generate-keyframes';
+export { decode, decodeToSignedFloat, DEFAULT_DECODE_CHUNK_FRAMES, type DecodeOptions } from './stages/decode';
+export {
+  interpolate,
+  pixelValuesFromRgbFrames,
+  INTERPOLATED_FRAMES,
+  type InterpolateOptions,
+  type InterpolationResult,
+} from './stages/interpolate';
+export { superResolve, DEFAULT_SR_FRAME_BATCH, type SuperResolveOptions } from './stages/super-resolve';

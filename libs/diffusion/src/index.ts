@@ -39,3 +39,4 @@ export {
   type InterpolationResult,
 } from './stages/interpolate';
 export { superResolve, DEFAULT_SR_FRAME_BATCH, type SuperResolveOptions } from './stages/super-resolve';
+export * from './pipeline';

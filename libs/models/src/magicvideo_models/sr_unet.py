@@ -19,17 +19,23 @@ set trains it with v-prediction, model_set.SchedulerConfig.super_resolution).
   here the 4×4 detail lives in channels and the model stays in pixel space. This is what makes
   tiny cheap enough: about 0.9 GFLOP per 256×256 frame, for 61 frames × a few steps on 2 CPU
   cores (test_sr_unet.py measures it).
-- Attention: none in tiny: SR is local, and self-attention over a whole frame would see 16× more
-  tokens at inference (256×256 frames) than in training (64×64 crops), a shift a tiny model
-  handles badly, at a cost that grows with the square of the frame. small and base add it only
-  at the lowest resolution, as the x4 upscaler's deepest blocks do.
-- Fully convolutional: trained on crops, run on whole frames (or tiles); H and W must be
-  multiples of `size_multiple`.
+- Local by construction, so that it is trained on crops, run on whole frames, and can be run on
+  tiles that give exactly the whole frame's output (the runtime tiles 1024² frames so no step
+  needs a whole frame's activations):
+  - normalisation is per pixel (LayerNorm over the channels at each position, ConvNeXt's
+    LayerNorm2d) in place of diffusers' GroupNorm, whose statistics span the whole frame and
+    would make every tile's output depend on the tile's extent;
+  - no self-attention in any config: attention over a whole frame would see 16× more tokens at
+    inference (256² frames) than in training (64² crops), a shift a small model handles badly,
+    at a cost that grows with the square of the frame, and it too is global.
+  Every output pixel then depends only on inputs within `receptive_field_radius` pixels, so a
+  tile with that much halo on each side (and aligned to `size_multiple`) reproduces the whole
+  frame's output in its interior: the exported manifest carries both numbers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from diffusers import UNet2DModel
@@ -41,43 +47,28 @@ class SRUNetConfig:
     in_channels: int = 3
     out_channels: int = 3
     pixel_shuffle_factor: int = 4  # the U-Net runs on a grid this many times smaller
-    block_out_channels: tuple[int, ...] = (16, 32, 64, 64)
+    block_out_channels: tuple[int, ...] = (16, 32, 64)
     layers_per_block: int = 1
-    norm_num_groups: int = 8
-    attention_at_lowest_level: bool = False  # AttnDown/UpBlock2D at the lowest resolution
-    mid_block_attention: bool = False
+    norm_num_groups: int = 8  # only for normalization="group"
+    normalization: str = "pixel"  # "pixel" (local, exact tiling) or "group" (diffusers' GroupNorm)
     attention_head_dim: int = 8
     use_noise_level_embedding: bool = True  # noise conditioning augmentation (paper §3.4)
     sample_size: int = 256  # the high-res frame it runs on (key-frame size × 4)
 
     @classmethod
     def tiny(cls) -> SRUNetConfig:
-        """64×64 → 256×256: ~0.9 GFLOP per 256×256 frame, no attention."""
+        """64×64 → 256×256: ~0.9 GFLOP per 256×256 frame, receptive field radius 267 pixels."""
         return cls()
 
     @classmethod
     def small(cls) -> SRUNetConfig:
-        """128×128 → 512×512, attention in the mid block (lowest resolution)."""
-        return cls(
-            block_out_channels=(32, 64, 128, 128),
-            norm_num_groups=16,
-            mid_block_attention=True,
-            attention_head_dim=32,
-            sample_size=512,
-        )
+        """128×128 → 512×512."""
+        return cls(block_out_channels=(32, 64, 128), sample_size=512)
 
     @classmethod
     def base(cls) -> SRUNetConfig:
-        """256×256 → 1024×1024 with SD x4-upscaler widths, attention at the lowest resolution."""
-        return cls(
-            block_out_channels=(256, 512, 512, 1024),
-            layers_per_block=2,
-            norm_num_groups=32,
-            attention_at_lowest_level=True,
-            mid_block_attention=True,
-            attention_head_dim=64,
-            sample_size=1024,
-        )
+        """256×256 → 1024×1024 with SD x4-upscaler widths, three levels and no attention (module doc)."""
+        return cls(block_out_channels=(256, 512, 1024), layers_per_block=2, sample_size=1024)
 
     @property
     def size_multiple(self) -> int:
@@ -87,24 +78,36 @@ class SRUNetConfig:
     def unet_2d_config(self) -> dict:
         """Keyword arguments of the diffusers UNet2DModel inside."""
         levels = len(self.block_out_channels)
-        down = ["DownBlock2D"] * levels
-        up = ["UpBlock2D"] * levels
-        if self.attention_at_lowest_level:
-            down[-1], up[0] = "AttnDownBlock2D", "AttnUpBlock2D"
         cells = self.pixel_shuffle_factor**2
         return {
             "sample_size": self.sample_size // self.pixel_shuffle_factor,
             "in_channels": (self.in_channels + self.out_channels) * cells,
             "out_channels": self.out_channels * cells,
-            "down_block_types": tuple(down),
-            "up_block_types": tuple(up),
+            "down_block_types": ("DownBlock2D",) * levels,
+            "up_block_types": ("UpBlock2D",) * levels,
             "block_out_channels": self.block_out_channels,
             "layers_per_block": self.layers_per_block,
             "norm_num_groups": self.norm_num_groups,
             "attention_head_dim": self.attention_head_dim,
-            "add_attention": self.mid_block_attention,
+            "add_attention": False,
             "class_embed_type": "timestep" if self.use_noise_level_embedding else None,
         }
+
+
+class PixelLayerNorm(nn.Module):
+    """LayerNorm over the channels at each pixel of [B, C, H, W]; GroupNorm's parameter names."""
+
+    def __init__(self, num_channels: int, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(num_channels))
+        self.bias = nn.Parameter(torch.zeros(num_channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mean = x.mean(dim=1, keepdim=True)
+        variance = (x - mean).pow(2).mean(dim=1, keepdim=True)
+        normalised = (x - mean) * torch.rsqrt(variance + self.eps)
+        return normalised * self.weight[:, None, None] + self.bias[:, None, None]
 
 
 class SRUNet(nn.Module):
@@ -112,9 +115,13 @@ class SRUNet(nn.Module):
 
     def __init__(self, config: SRUNetConfig) -> None:
         super().__init__()
+        if config.normalization not in ("pixel", "group"):
+            raise ValueError(f"normalization must be 'pixel' or 'group', got {config.normalization!r}")
         self.config = config
         self.space_to_depth = nn.PixelUnshuffle(config.pixel_shuffle_factor)
         self.unet = UNet2DModel(**config.unet_2d_config())
+        if config.normalization == "pixel":
+            _replace_group_norms(self.unet)
         self.depth_to_space = nn.PixelShuffle(config.pixel_shuffle_factor)
 
     def forward(
@@ -132,6 +139,42 @@ class SRUNet(nn.Module):
             # exported graph keeps the contract's noise_level input.
             out = self.unet(grid, timestep + 0 * noise_level.to(timestep.dtype)).sample
         return self.depth_to_space(out)
+
+
+def _replace_group_norms(module: nn.Module) -> None:
+    for name, child in module.named_children():
+        if isinstance(child, nn.GroupNorm):
+            setattr(module, name, PixelLayerNorm(child.num_channels, child.eps))
+        else:
+            _replace_group_norms(child)
+
+
+def receptive_field_radius(config: SRUNetConfig) -> int:
+    """How far (in pixels) an output pixel's inputs reach, measured through autograd.
+
+    The extent depends on the layer structure only (levels, blocks, kernel sizes), not on the
+    widths, so it is measured on a narrow copy of the config. Raises ValueError for a config
+    whose outputs depend on the whole frame (normalization="group").
+    """
+    probe = replace(config, block_out_channels=(8,) * len(config.block_out_channels), norm_num_groups=4)
+    model = SRUNet(probe)
+    size = probe.size_multiple * 16
+    while True:
+        sample = torch.zeros(1, probe.out_channels, size, size, requires_grad=True)
+        low_res = torch.zeros(1, probe.out_channels, size, size, requires_grad=True)
+        torch.manual_seed(0)
+        for parameter in model.parameters():
+            nn.init.normal_(parameter, std=0.5)  # no zero-initialised layer may hide a path
+        out = model(sample, low_res, torch.tensor([500.0]), torch.tensor([20.0]))
+        centre = size // 2
+        out[0, :, centre, centre].sum().backward()
+        reach = (sample.grad[0].abs().sum(0) + low_res.grad[0].abs().sum(0)).nonzero()
+        radius = int((reach - centre).abs().max())
+        if radius < centre - 1:
+            return radius
+        if probe.normalization == "group" or size >= 4096:
+            raise ValueError("this SR U-Net's outputs depend on the whole frame: it cannot be tiled exactly")
+        size *= 2
 
 
 def example_inputs(config: SRUNetConfig, batch_size: int = 1) -> dict[str, torch.Tensor]:

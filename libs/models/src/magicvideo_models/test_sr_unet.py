@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from magicvideo_models.sr_unet import SRUNet, SRUNetConfig, example_inputs
+from magicvideo_models.sr_unet import SRUNet, SRUNetConfig, example_inputs, receptive_field_radius
 
 
 def make_sr(**changes) -> SRUNet:
@@ -40,7 +40,7 @@ def test_denoises_a_256x256_frame_to_the_same_shape(sr: SRUNet) -> None:
 def test_the_same_weights_run_on_a_64x64_crop_and_a_256x256_frame(sr: SRUNet) -> None:
     assert run(sr, inputs_at(sr, 64)).shape == (1, 3, 64, 64)
     assert run(sr, inputs_at(sr, 256)).shape == (1, 3, 256, 256)
-    assert sr.config.size_multiple == 32
+    assert sr.config.size_multiple == 16
 
 
 def test_the_timestep_changes_the_output(sr: SRUNet) -> None:
@@ -103,3 +103,33 @@ def test_onnx_export_matches_pytorch_at_any_batch_and_size(sr: SRUNet, tmp_path)
         (actual,) = session.run(None, {name: value.numpy() for name, value in inputs.items()})
         assert actual.shape == expected.shape
         assert np.abs(actual - expected).max() / np.abs(expected).max() <= 1e-4
+
+
+def test_outputs_depend_only_on_inputs_within_the_receptive_field() -> None:
+    """The property the runtime's exact tiling rests on (module doc): a tile with the receptive
+    field as halo, aligned to size_multiple, gives the whole frame's output in its interior."""
+    config = SRUNetConfig(block_out_channels=(8, 16), sample_size=128)  # a small field, fast
+    radius = receptive_field_radius(config)
+    halo = -(-radius // config.size_multiple) * config.size_multiple
+    torch.manual_seed(0)
+    sr = SRUNet(config).eval()
+    frame = inputs_at(sr, 2 * halo + 64)
+    whole = run(sr, frame)
+    tile = {
+        name: value[..., 0 : 2 * halo + 32, 0 : 2 * halo + 32] if value.dim() == 4 else value
+        for name, value in frame.items()
+    }
+    interior = slice(halo, halo + 32)
+    torch.testing.assert_close(
+        run(sr, tile)[..., interior, interior], whole[..., interior, interior], rtol=1e-5, atol=1e-5
+    )
+    narrower = {
+        name: value[..., : halo + 32, : halo + 32] if value.dim() == 4 else value
+        for name, value in frame.items()
+    }
+    assert (run(sr, narrower)[..., interior, interior] - whole[..., interior, interior]).abs().max() > 1e-4
+
+
+def test_group_normalisation_makes_the_output_depend_on_the_whole_frame() -> None:
+    with pytest.raises(ValueError, match="whole frame"):
+        receptive_field_radius(SRUNetConfig(block_out_channels=(8, 16), normalization="group"))

@@ -58,6 +58,14 @@ export const manifestSchema = z.looseObject({
     /** preceding latent frames an output frame of vae_decoder depends on (chunked decoding context) */
     decoder_context_frames: z.int().min(0),
   }),
+  /** facts of sr_unet the runtime needs to run it on tiles (present when the folder has sr_unet) */
+  super_resolution: z
+    .looseObject({
+      size_multiple: positiveInteger,
+      /** an output pixel depends only on inputs within this many pixels: the exact-tiling halo */
+      receptive_field_radius: z.int().min(0),
+    })
+    .optional(),
   schedulers: z.looseObject({
     unet: schedulerConfigSchema,
     interp_unet: schedulerConfigSchema.optional(),

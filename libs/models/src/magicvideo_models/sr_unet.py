@@ -35,6 +35,7 @@ set trains it with v-prediction, model_set.SchedulerConfig.super_resolution).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 
 import torch
@@ -149,6 +150,7 @@ def _replace_group_norms(module: nn.Module) -> None:
             _replace_group_norms(child)
 
 
+@functools.cache
 def receptive_field_radius(config: SRUNetConfig) -> int:
     """How far (in pixels) an output pixel's inputs reach, measured through autograd.
 
@@ -156,7 +158,7 @@ def receptive_field_radius(config: SRUNetConfig) -> int:
     widths, so it is measured on a narrow copy of the config. Raises ValueError for a config
     whose outputs depend on the whole frame (normalization="group").
     """
-    probe = replace(config, block_out_channels=(8,) * len(config.block_out_channels), norm_num_groups=4)
+    probe = replace(config, block_out_channels=(4,) * len(config.block_out_channels), norm_num_groups=4)
     model = SRUNet(probe)
     size = probe.size_multiple * 16
     while True:

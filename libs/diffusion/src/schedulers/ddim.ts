@@ -1,6 +1,6 @@
 import { scheduleAlphasCumprod } from './betas';
-import { addNoiseAtTimestep, predictOriginalSample } from './ddpm';
-import { elementwise2, f32 } from './float32';
+import { addNoiseAtTimestep, originalSampleCoefficients } from './ddpm';
+import { f32, sampleLength } from './float32';
 import type { PredictionType, Scheduler, SchedulerConfig } from './scheduler';
 import { discreteTimesteps, timestepAt } from './timesteps';
 
@@ -56,25 +56,42 @@ export class DdimScheduler implements Scheduler {
     const alphaProd = this.alphasCumprod[t] as number;
     const alphaProdPrev = prevT >= 0 ? (this.alphasCumprod[prevT] as number) : this.finalAlphaCumprod;
     const betaProd = f32(1 - alphaProd);
-    const sqrtAlphaProd = f32(Math.sqrt(alphaProd));
-    const sqrtBetaProd = f32(Math.sqrt(betaProd));
-
-    const x0 = predictOriginalSample(this.predictionType, alphaProd, modelOutput, sample, this.clipRange);
-    const epsilon =
-      this.predictionType === 'epsilon'
-        ? modelOutput
-        : elementwise2(modelOutput, sample, (v, x) => f32(f32(sqrtAlphaProd * v) + f32(sqrtBetaProd * x)));
-
+    const length = sampleLength(sample, modelOutput);
+    const stepNoise = this.eta > 0 ? noise : undefined;
+    if (this.eta > 0) {
+      if (noise === undefined) throw new RangeError(`ddim step with eta ${this.eta} needs noise`);
+      sampleLength(sample, noise);
+    }
+    const { predictsVelocity, sqrtAlphaProd, sqrtBetaProd, clips, clipRange } = originalSampleCoefficients(
+      this.predictionType,
+      alphaProd,
+      this.clipRange,
+    );
     const variance = f32(f32(f32(1 - alphaProdPrev) / betaProd) * f32(1 - f32(alphaProd / alphaProdPrev)));
     const std = f32(f32(this.eta) * f32(Math.sqrt(variance)));
     const directionCoeff = f32(Math.sqrt(f32(f32(1 - alphaProdPrev) - f32(std * std))));
     const sqrtAlphaProdPrev = f32(Math.sqrt(alphaProdPrev));
-    const prev = elementwise2(x0, epsilon, (x0i, eps) =>
-      f32(f32(sqrtAlphaProdPrev * x0i) + f32(directionCoeff * eps)),
-    );
-    if (!(this.eta > 0)) return prev;
-    if (noise === undefined) throw new RangeError(`ddim step with eta ${this.eta} needs noise`);
-    return elementwise2(prev, noise, (x, z) => f32(x + f32(std * z)));
+
+    // One fused pass, each element rounded to float32 at the same points as diffusers' tensor ops.
+    const prev = new Float32Array(length);
+    for (let i = 0; i < length; i++) {
+      const x = sample[i] as number;
+      const output = modelOutput[i] as number;
+      let x0: number;
+      let epsilon: number;
+      if (predictsVelocity) {
+        x0 = Math.fround(Math.fround(sqrtAlphaProd * x) - Math.fround(sqrtBetaProd * output));
+        epsilon = Math.fround(Math.fround(sqrtAlphaProd * output) + Math.fround(sqrtBetaProd * x));
+      } else {
+        x0 = Math.fround(Math.fround(x - Math.fround(sqrtBetaProd * output)) / sqrtAlphaProd);
+        epsilon = output;
+      }
+      if (clips) x0 = Math.min(Math.max(x0, -clipRange), clipRange);
+      const next = Math.fround(Math.fround(sqrtAlphaProdPrev * x0) + Math.fround(directionCoeff * epsilon));
+      prev[i] =
+        stepNoise === undefined ? next : Math.fround(next + Math.fround(std * (stepNoise[i] as number)));
+    }
+    return prev;
   }
 
   addNoise(original: Float32Array, noise: Float32Array, stepIndex: number): Float32Array {

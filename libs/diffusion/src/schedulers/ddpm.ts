@@ -1,5 +1,5 @@
 import { scheduleAlphasCumprod } from './betas';
-import { elementwise1, elementwise2, f32 } from './float32';
+import { f32, sampleLength } from './float32';
 import type { PredictionType, Scheduler, SchedulerConfig } from './scheduler';
 import { discreteTimesteps, timestepAt } from './timesteps';
 
@@ -20,28 +20,41 @@ export function addNoiseAtTimestep(
   }
   const sqrtAlphaProd = f32(Math.sqrt(alphaProd));
   const sqrtOneMinusAlphaProd = f32(Math.sqrt(f32(1 - alphaProd)));
-  return elementwise2(original, noise, (x0, eps) =>
-    f32(f32(sqrtAlphaProd * x0) + f32(sqrtOneMinusAlphaProd * eps)),
-  );
+  const length = sampleLength(original, noise);
+  const noised = new Float32Array(length);
+  for (let i = 0; i < length; i++) {
+    noised[i] = Math.fround(
+      Math.fround(sqrtAlphaProd * (original[i] as number)) +
+        Math.fround(sqrtOneMinusAlphaProd * (noise[i] as number)),
+    );
+  }
+  return noised;
 }
 
-/** x̂_0 from the model output (epsilon: (x_t − √(1−ᾱ)·ε)/√ᾱ; v: √ᾱ·x_t − √(1−ᾱ)·v), optionally clamped. */
-export function predictOriginalSample(
+/**
+ * The per-step constants of x̂_0 from the model output (float32): epsilon: (x_t − √(1−ᾱ)·ε)/√ᾱ;
+ * v: √ᾱ·x_t − √(1−ᾱ)·v; then clamped to ±clipRange when clipping.
+ */
+export interface OriginalSampleCoefficients {
+  readonly predictsVelocity: boolean;
+  readonly sqrtAlphaProd: number;
+  readonly sqrtBetaProd: number;
+  readonly clips: boolean;
+  readonly clipRange: number;
+}
+
+export function originalSampleCoefficients(
   predictionType: PredictionType,
   alphaProd: number,
-  modelOutput: Float32Array,
-  sample: Float32Array,
   clipRange: number | undefined,
-): Float32Array {
-  const sqrtAlphaProd = f32(Math.sqrt(alphaProd));
-  const sqrtBetaProd = f32(Math.sqrt(f32(1 - alphaProd)));
-  const x0 =
-    predictionType === 'epsilon'
-      ? elementwise2(sample, modelOutput, (x, eps) => f32(f32(x - f32(sqrtBetaProd * eps)) / sqrtAlphaProd))
-      : elementwise2(sample, modelOutput, (x, v) => f32(f32(sqrtAlphaProd * x) - f32(sqrtBetaProd * v)));
-  if (clipRange === undefined) return x0;
-  const range = f32(clipRange);
-  return elementwise1(x0, (x) => Math.min(Math.max(x, -range), range));
+): OriginalSampleCoefficients {
+  return {
+    predictsVelocity: predictionType === 'v_prediction',
+    sqrtAlphaProd: f32(Math.sqrt(alphaProd)),
+    sqrtBetaProd: f32(Math.sqrt(f32(1 - alphaProd))),
+    clips: clipRange !== undefined,
+    clipRange: f32(clipRange ?? 0),
+  };
 }
 
 /**
@@ -90,22 +103,46 @@ export class DdpmScheduler implements Scheduler {
     const currentAlpha = f32(alphaProd / alphaProdPrev);
     const currentBeta = f32(1 - currentAlpha);
 
-    const x0 = predictOriginalSample(this.predictionType, alphaProd, modelOutput, sample, this.clipRange);
+    const length = sampleLength(sample, modelOutput);
+    // diffusers adds no noise on the step to t = 0.
+    const stepNoise = t > 0 ? noise : undefined;
+    if (t > 0) {
+      if (noise === undefined) throw new RangeError(`ddpm step at timestep ${t} needs noise`);
+      sampleLength(sample, noise);
+    }
+    const noiseStd = t > 0 ? this.noiseStd(betaProd, betaProdPrev, currentBeta) : 0;
+    const { predictsVelocity, sqrtAlphaProd, sqrtBetaProd, clips, clipRange } = originalSampleCoefficients(
+      this.predictionType,
+      alphaProd,
+      this.clipRange,
+    );
     // Posterior mean μ̃_t (Ho et al. 2020, eq. 7).
     const x0Coeff = f32(f32(f32(Math.sqrt(alphaProdPrev)) * currentBeta) / betaProd);
     const sampleCoeff = f32(f32(f32(Math.sqrt(currentAlpha)) * betaProdPrev) / betaProd);
-    const mean = elementwise2(x0, sample, (x0i, xi) => f32(f32(x0Coeff * x0i) + f32(sampleCoeff * xi)));
-    if (t <= 0) return mean;
-    if (noise === undefined) throw new RangeError(`ddpm step at timestep ${t} needs noise`);
-
-    // β̃_t = (1 − ᾱ_{t−1}) / (1 − ᾱ_t) · β_t, clamped as diffusers does (it is 0 on the last step).
-    const variance = Math.max(f32(f32(betaProdPrev / betaProd) * currentBeta), f32(1e-20));
-    const std = f32(Math.sqrt(variance));
-    return elementwise2(mean, noise, (mu, z) => f32(mu + f32(std * z)));
+    // One fused pass, each element rounded to float32 at the same points as diffusers' tensor ops.
+    const prev = new Float32Array(length);
+    for (let i = 0; i < length; i++) {
+      const x = sample[i] as number;
+      const output = modelOutput[i] as number;
+      let x0 = predictsVelocity
+        ? Math.fround(Math.fround(sqrtAlphaProd * x) - Math.fround(sqrtBetaProd * output))
+        : Math.fround(Math.fround(x - Math.fround(sqrtBetaProd * output)) / sqrtAlphaProd);
+      if (clips) x0 = Math.min(Math.max(x0, -clipRange), clipRange);
+      const mean = Math.fround(Math.fround(x0Coeff * x0) + Math.fround(sampleCoeff * x));
+      prev[i] =
+        stepNoise === undefined ? mean : Math.fround(mean + Math.fround(noiseStd * (stepNoise[i] as number)));
+    }
+    return prev;
   }
 
   addNoise(original: Float32Array, noise: Float32Array, stepIndex: number): Float32Array {
     return addNoiseAtTimestep(this.alphasCumprod, original, noise, timestepAt(this.timesteps, stepIndex));
+  }
+
+  /** σ_t = √β̃_t, β̃_t = (1 − ᾱ_{t−1}) / (1 − ᾱ_t) · β_t, clamped as diffusers does (it is 0 on the last step). */
+  private noiseStd(betaProd: number, betaProdPrev: number, currentBeta: number): number {
+    const variance = Math.max(f32(f32(betaProdPrev / betaProd) * currentBeta), f32(1e-20));
+    return f32(Math.sqrt(variance));
   }
 
   private alphaProd(t: number): number {

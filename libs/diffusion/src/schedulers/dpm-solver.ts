@@ -1,5 +1,5 @@
 import { scheduleAlphasCumprod } from './betas';
-import { elementwise2, f32 } from './float32';
+import { f32, sampleLength } from './float32';
 import type { PredictionType, Scheduler, SchedulerConfig } from './scheduler';
 import { dpmSolverTimesteps, timestepAt } from './timesteps';
 
@@ -61,35 +61,46 @@ export class DpmSolverMultistepScheduler implements Scheduler {
     }
     const current = vpCoefficients(this.sigma(stepIndex));
     const target = vpCoefficients(this.sigma(stepIndex + 1));
-    const dataPrediction =
-      this.predictionType === 'epsilon'
-        ? elementwise2(sample, modelOutput, (x, eps) =>
-            f32(f32(x - f32(current.sigma * eps)) / current.alpha),
-          )
-        : elementwise2(sample, modelOutput, (x, v) => f32(f32(current.alpha * x) - f32(current.sigma * v)));
     const previous = this.previousDataPrediction;
+    const length = sampleLength(sample, modelOutput);
     const isLastStep = stepIndex === this.timesteps.length - 1;
+    const predictsVelocity = this.predictionType === 'v_prediction';
+    const { alpha: alphaS, sigma: sigmaS } = current;
 
     const h = f32(target.lambda - current.lambda);
     const sampleCoeff = f32(target.sigma / current.sigma);
     const dataCoeff = f32(target.alpha * f32(f32(Math.exp(-h)) - 1));
-    let prevSample: Float32Array;
+    const dataPrediction = new Float32Array(length);
+    const prevSample = new Float32Array(length);
     if (previous === undefined || isLastStep) {
       // First order (DPM-Solver++ eq. 8): x_t = σ_t/σ_s·x_s − α_t(e^{−h} − 1)·x̂_0.
-      prevSample = elementwise2(sample, dataPrediction, (x, d0) =>
-        f32(f32(sampleCoeff * x) - f32(dataCoeff * d0)),
-      );
+      for (let i = 0; i < length; i++) {
+        const x = sample[i] as number;
+        const output = modelOutput[i] as number;
+        const d0 = predictsVelocity
+          ? Math.fround(Math.fround(alphaS * x) - Math.fround(sigmaS * output))
+          : Math.fround(Math.fround(x - Math.fround(sigmaS * output)) / alphaS);
+        dataPrediction[i] = d0;
+        prevSample[i] = Math.fround(Math.fround(sampleCoeff * x) - Math.fround(dataCoeff * d0));
+      }
     } else {
       // Second-order multistep, midpoint form: D1 = (x̂_0 − x̂_0,prev) / r0, r0 = h_prev / h.
       const earlier = vpCoefficients(this.sigma(stepIndex - 1));
       const r0 = f32(f32(current.lambda - earlier.lambda) / h);
       const inverseR0 = f32(1 / r0);
-      const d1 = elementwise2(dataPrediction, previous, (m0, m1) => f32(inverseR0 * f32(m0 - m1)));
       const halfDataCoeff = f32(0.5 * dataCoeff);
-      const firstOrder = elementwise2(sample, dataPrediction, (x, d0) =>
-        f32(f32(sampleCoeff * x) - f32(dataCoeff * d0)),
-      );
-      prevSample = elementwise2(firstOrder, d1, (x, d) => f32(x - f32(halfDataCoeff * d)));
+      sampleLength(sample, previous);
+      for (let i = 0; i < length; i++) {
+        const x = sample[i] as number;
+        const output = modelOutput[i] as number;
+        const d0 = predictsVelocity
+          ? Math.fround(Math.fround(alphaS * x) - Math.fround(sigmaS * output))
+          : Math.fround(Math.fround(x - Math.fround(sigmaS * output)) / alphaS);
+        dataPrediction[i] = d0;
+        const d1 = Math.fround(inverseR0 * Math.fround(d0 - (previous[i] as number)));
+        const firstOrder = Math.fround(Math.fround(sampleCoeff * x) - Math.fround(dataCoeff * d0));
+        prevSample[i] = Math.fround(firstOrder - Math.fround(halfDataCoeff * d1));
+      }
     }
     this.previousDataPrediction = dataPrediction;
     this.nextStepIndex = stepIndex + 1;
@@ -99,7 +110,14 @@ export class DpmSolverMultistepScheduler implements Scheduler {
   addNoise(original: Float32Array, noise: Float32Array, stepIndex: number): Float32Array {
     timestepAt(this.timesteps, stepIndex);
     const { alpha, sigma } = vpCoefficients(this.sigma(stepIndex));
-    return elementwise2(original, noise, (x0, eps) => f32(f32(alpha * x0) + f32(sigma * eps)));
+    const length = sampleLength(original, noise);
+    const noised = new Float32Array(length);
+    for (let i = 0; i < length; i++) {
+      noised[i] = Math.fround(
+        Math.fround(alpha * (original[i] as number)) + Math.fround(sigma * (noise[i] as number)),
+      );
+    }
+    return noised;
   }
 
   private sigma(index: number): number {

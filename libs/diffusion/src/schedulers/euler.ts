@@ -1,5 +1,5 @@
 import { scheduleAlphasCumprod } from './betas';
-import { elementwise1, elementwise2, f32 } from './float32';
+import { f32, sampleLength } from './float32';
 import type { PredictionType, Scheduler, SchedulerConfig } from './scheduler';
 import { eulerTimesteps, timestepAt } from './timesteps';
 
@@ -41,7 +41,7 @@ export class EulerDiscreteScheduler implements Scheduler {
       numTrainTimesteps: config.num_train_timesteps,
       stepsOffset: config.steps_offset ?? 0,
     });
-    const trainingSigmas = elementwise1(this.alphasCumprod, (alphaProd) =>
+    const trainingSigmas = this.alphasCumprod.map((alphaProd) =>
       f32(Math.sqrt(f32(f32(1 - alphaProd) / alphaProd))),
     );
     const sigmas = new Float32Array(this.timesteps.length + 1);
@@ -59,32 +59,42 @@ export class EulerDiscreteScheduler implements Scheduler {
   scaleModelInput(sample: Float32Array, stepIndex: number): Float32Array {
     timestepAt(this.timesteps, stepIndex);
     const divisor = this.inputScale(this.sigma(stepIndex));
-    return elementwise1(sample, (x) => f32(x / divisor));
+    const scaled = new Float32Array(sample.length);
+    for (let i = 0; i < sample.length; i++) scaled[i] = Math.fround((sample[i] as number) / divisor);
+    return scaled;
   }
 
   step(modelOutput: Float32Array, stepIndex: number, sample: Float32Array): Float32Array {
     timestepAt(this.timesteps, stepIndex);
     const sigma = this.sigma(stepIndex);
-    const x0 =
-      this.predictionType === 'epsilon'
-        ? elementwise2(sample, modelOutput, (x, eps) => f32(x - f32(sigma * eps)))
-        : this.originalFromVelocity(sigma, modelOutput, sample);
+    const length = sampleLength(sample, modelOutput);
+    const predictsVelocity = this.predictionType === 'v_prediction';
+    // v: x̂_0 = v·(−σ/√(σ²+1)) + x/(σ²+1).
+    const velocityCoeff = f32(-sigma / this.inputScale(sigma));
+    const sampleDivisor = f32(f32(sigma * sigma) + 1);
     const dt = f32(this.sigma(stepIndex + 1) - sigma);
-    const derivative = elementwise2(sample, x0, (x, x0i) => f32(f32(x - x0i) / sigma));
-    return elementwise2(sample, derivative, (x, d) => f32(x + f32(d * dt)));
+    const next = new Float32Array(length);
+    for (let i = 0; i < length; i++) {
+      const x = sample[i] as number;
+      const output = modelOutput[i] as number;
+      const x0 = predictsVelocity
+        ? Math.fround(Math.fround(output * velocityCoeff) + Math.fround(x / sampleDivisor))
+        : Math.fround(x - Math.fround(sigma * output));
+      const derivative = Math.fround(Math.fround(x - x0) / sigma);
+      next[i] = Math.fround(x + Math.fround(derivative * dt));
+    }
+    return next;
   }
 
   addNoise(original: Float32Array, noise: Float32Array, stepIndex: number): Float32Array {
     timestepAt(this.timesteps, stepIndex);
     const sigma = this.sigma(stepIndex);
-    return elementwise2(original, noise, (x0, eps) => f32(x0 + f32(eps * sigma)));
-  }
-
-  /** x̂_0 = v·(−σ/√(σ²+1)) + x/(σ²+1). */
-  private originalFromVelocity(sigma: number, velocity: Float32Array, sample: Float32Array): Float32Array {
-    const velocityCoeff = f32(-sigma / this.inputScale(sigma));
-    const sampleDivisor = f32(f32(sigma * sigma) + 1);
-    return elementwise2(velocity, sample, (v, x) => f32(f32(v * velocityCoeff) + f32(x / sampleDivisor)));
+    const length = sampleLength(original, noise);
+    const noised = new Float32Array(length);
+    for (let i = 0; i < length; i++) {
+      noised[i] = Math.fround((original[i] as number) + Math.fround((noise[i] as number) * sigma));
+    }
+    return noised;
   }
 
   private inputScale(sigma: number): number {

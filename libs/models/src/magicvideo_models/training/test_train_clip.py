@@ -1,0 +1,77 @@
+"""Smoke runs of the contrastive encoder training: it trains, resumes exactly and writes its weights."""
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from magicvideo_models.model_set import ModelSetConfig
+from magicvideo_models.training.train_clip import (
+    ClipTrainingConfig,
+    ContrastiveEncoders,
+    parse_config,
+    symmetric_info_nce,
+    train,
+)
+from magicvideo_models.training.trained_weights import load_trained_weights
+
+
+def _config(tmp_path: Path, name: str, steps: int) -> ClipTrainingConfig:
+    # all steps inside the warm-up, so the learning rate does not depend on the total steps
+    return ClipTrainingConfig(
+        out=tmp_path / name,
+        weights_out=tmp_path / name / "weights",
+        steps=steps,
+        batch_size=4,
+        warmup_steps=10,
+        threads=1,
+        log_every=1,
+        eval_clips=4,
+        quiet=True,
+    )
+
+
+def test_resumed_run_gives_the_same_next_loss_as_an_uninterrupted_run(tmp_path: Path) -> None:
+    uninterrupted = train(_config(tmp_path, "whole", steps=3))
+    train(_config(tmp_path, "split", steps=2))
+    resumed = train(_config(tmp_path, "split", steps=3))
+    assert list(resumed["losses"]) == [3]
+    assert resumed["losses"][3] == pytest.approx(uninterrupted["losses"][3], rel=1e-5)
+    assert (tmp_path / "split" / "train.log").read_text().count("resumed from") == 1
+
+
+def test_run_writes_encoders_that_load_by_name_and_reports_zero_shot_accuracy(tmp_path: Path) -> None:
+    summary = train(_config(tmp_path, "run", steps=1))
+    assert set(summary["zero_shot_accuracy"]) == {"val", "heldout"}
+    assert 0.0 <= summary["zero_shot_accuracy"]["val"]["colour"] <= 1.0
+    weights = load_trained_weights(tmp_path / "run" / "weights")
+    tiny = ModelSetConfig.tiny()
+    encoders = ContrastiveEncoders(tiny.text_encoder, tiny.image_encoder, seed=1)
+    encoders.text_encoder.load_state_dict(weights.components["text_encoder"], strict=True)
+    encoders.image_encoder.load_state_dict(weights.components["image_encoder"], strict=True)
+    assert weights.summaries["clip"]["steps"] == 1
+
+
+def test_info_nce_is_low_for_matching_pairs_high_for_swapped_and_log_b_for_uninformative() -> None:
+    images = torch.eye(3, 8)
+    scale = torch.tensor(math.log(1 / 0.07))
+    matching = symmetric_info_nce(images, images, scale)
+    swapped = symmetric_info_nce(images, images[[1, 2, 0]], scale)
+    uninformative = symmetric_info_nce(images, torch.zeros(3, 8), scale)
+    assert matching.item() < 0.01
+    assert swapped.item() > 10
+    assert uninformative.item() == pytest.approx(math.log(3))
+
+
+def test_command_line_flags_override_the_config() -> None:
+    config = parse_config(
+        ["--out", "runs/x", "--steps", "7", "--batch-size", "16", "--lr", "0.001", "--threads", "1"]
+    )
+    assert (config.out, config.steps, config.batch_size, config.lr, config.threads) == (
+        Path("runs/x"),
+        7,
+        16,
+        1e-3,
+        1,
+    )

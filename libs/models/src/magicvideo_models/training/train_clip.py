@@ -1,0 +1,307 @@
+"""Train the CLIP-style text and image encoders contrastively on (key frame, caption) pairs.
+
+    python -m magicvideo_models.training.train_clip --out runs/clip [--steps N --batch-size B
+        --lr LR --seed S --threads T]
+
+DESIGN.md §7: "CLIP-style encoders trained contrastively on frames and captions". As CLIP
+(Radford et al. 2021): the text tower's EOS state through a linear projection, the image tower's
+projected embedding, both L2-normalised; symmetric InfoNCE over the batch with a learnable
+temperature (logit scale initialised to 1/0.07, clamped at 100). The image tower sees one random
+key frame of each clip, so it can learn colour and shape but not motion (one frame shows no
+direction); the zero-shot evaluation at the end reports all three, motion near chance.
+
+Resumes from OUT/checkpoint.pt when present. At the end: zero-shot accuracy on val and heldout
+clips, then the encoders (and the projection heads) as float16 safetensors in --weights-out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from magicvideo_models.image_encoder import ImageEncoder, ImageEncoderConfig, pixel_values_from_frames
+from magicvideo_models.model_set import ModelSetConfig, model_seed
+from magicvideo_models.shapes.clips import KEYFRAME_COUNT
+from magicvideo_models.shapes.grammar import all_combinations
+from magicvideo_models.text_encoder import TextEncoder, TextEncoderConfig
+from magicvideo_models.tokenizer import build_tokenizer
+from magicvideo_models.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
+from magicvideo_models.training.lr_schedule import cosine_learning_rate
+from magicvideo_models.training.run_log import RunLog
+from magicvideo_models.training.shapes_dataset import (
+    FRAME_CHOICE,
+    evaluation_clips,
+    signed_pixels,
+    step_rng,
+    training_clips,
+)
+from magicvideo_models.training.trained_weights import DEFAULT_WEIGHTS_FOLDER, prefixed, save_stage_weights
+
+STAGE = "clip"
+INITIAL_TEMPERATURE = 0.07
+MAX_LOGIT_SCALE = 100.0
+
+
+@dataclass
+class ClipTrainingConfig:
+    out: Path = Path("runs/clip")
+    weights_out: Path = DEFAULT_WEIGHTS_FOLDER
+    model_set: str = "tiny"
+    steps: int = 2000
+    batch_size: int = 32
+    lr: float = 5e-4
+    weight_decay: float = 0.1
+    warmup_steps: int = 100
+    seed: int = 0  # weight initialisation (as build_models draws it)
+    data_seed: int = 0  # the MagicVideo Shapes clips
+    threads: int = 2
+    log_every: int = 10
+    checkpoint_every: int = 100
+    eval_clips: int = 256  # per evaluation split
+    quiet: bool = False
+
+    # settings a resumed run may change
+    RESUMABLE: frozenset[str] = field(
+        default=frozenset(
+            {"out", "weights_out", "steps", "threads", "log_every", "checkpoint_every", "eval_clips", "quiet"}
+        ),
+        repr=False,
+    )
+
+    def to_dict(self) -> dict:
+        values = asdict(self)
+        values.pop("RESUMABLE")
+        return {key: str(value) if isinstance(value, Path) else value for key, value in values.items()}
+
+
+class ContrastiveEncoders(nn.Module):
+    """The two towers and CLIP's heads: text_projection (EOS state → E) and the logit scale."""
+
+    def __init__(self, text_config: TextEncoderConfig, image_config: ImageEncoderConfig, seed: int) -> None:
+        super().__init__()
+        # seeded as model_set.build_models seeds them, so step 0 is the untrained folder's weights
+        torch.manual_seed(model_seed(seed, "text_encoder"))
+        self.text_encoder = TextEncoder(text_config)
+        torch.manual_seed(model_seed(seed, "image_encoder"))
+        self.image_encoder = ImageEncoder(image_config)
+        torch.manual_seed(model_seed(seed, "clip_heads"))
+        self.text_projection = nn.Linear(text_config.hidden_size, image_config.projection_dim, bias=False)
+        self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / INITIAL_TEMPERATURE)))
+
+    def text_embeds(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """input_ids [B, 77] → unit text embeddings [B, E]."""
+        pooled = self.text_encoder.clip(input_ids=input_ids).pooler_output
+        return F.normalize(self.text_projection(pooled), dim=-1)
+
+    def image_embeds(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """CLIP pixel values [B, 3, S, S] → unit image embeddings [B, E]."""
+        return F.normalize(self.image_encoder(pixel_values), dim=-1)
+
+    def contrastive_loss(self, pixel_values: torch.Tensor, input_ids: torch.Tensor) -> torch.Tensor:
+        return symmetric_info_nce(
+            self.image_embeds(pixel_values), self.text_embeds(input_ids), self.logit_scale
+        )
+
+
+def symmetric_info_nce(images: torch.Tensor, texts: torch.Tensor, logit_scale: torch.Tensor) -> torch.Tensor:
+    """CLIP's loss over unit embeddings [B, E]: pair i is the positive of row i and of column i;
+    cross-entropy image → text and text → image, averaged. logit_scale is log(1 / temperature)."""
+    scale = logit_scale.exp().clamp(max=MAX_LOGIT_SCALE)
+    logits = scale * images @ texts.T  # [B, B]
+    targets = torch.arange(logits.shape[0], device=logits.device)
+    return (F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets)) / 2
+
+
+class CaptionIds:
+    """Token ids of captions, memoised (the grammar has a few thousand captions)."""
+
+    def __init__(self, vocab_size: int) -> None:
+        self.tokenizer = build_tokenizer(vocab_size)
+        self.cache: dict[str, list[int]] = {}
+
+    def __call__(self, captions: Sequence[str]) -> torch.Tensor:
+        missing = [c for c in dict.fromkeys(captions) if c not in self.cache]
+        for caption, encoding in zip(missing, self.tokenizer.encode_batch(missing), strict=True):
+            self.cache[caption] = encoding.ids
+        return torch.tensor([self.cache[c] for c in captions], dtype=torch.int64)
+
+
+def keyframe_pixel_values(clips: Sequence, frame_indices: Sequence[int], image_size: int) -> torch.Tensor:
+    """One key frame of each clip as CLIP pixel values [B, 3, S, S]."""
+    frames = np.stack([clip.keyframes[k] for clip, k in zip(clips, frame_indices, strict=True)])
+    return pixel_values_from_frames(signed_pixels(frames), image_size)
+
+
+@torch.no_grad()
+def zero_shot_accuracy(
+    model: ContrastiveEncoders, caption_ids: CaptionIds, clips: Sequence, image_size: int, device: str
+) -> dict[str, float]:
+    """Image → caption classification over every colour × shape × motion ("a red circle moving
+    left"), from each clip's middle key frame; accuracy of colour, shape, both, and motion."""
+    combinations = all_combinations()
+    prompts = [f"a {a.colour} {a.shape} {a.motion}" for a in combinations]
+    text = model.text_embeds(caption_ids(prompts).to(device))
+    middle = [KEYFRAME_COUNT // 2] * len(clips)
+    images = model.image_embeds(keyframe_pixel_values(clips, middle, image_size).to(device))
+    predicted = [combinations[i] for i in (images @ text.T).argmax(dim=1).tolist()]
+    truth = [clip.attributes for clip in clips]
+    pairs = list(zip(predicted, truth, strict=True))
+    return {
+        "colour": float(np.mean([p.colour == t.colour for p, t in pairs])),
+        "shape": float(np.mean([p.shape == t.shape for p, t in pairs])),
+        "colour_and_shape": float(np.mean([(p.colour, p.shape) == (t.colour, t.shape) for p, t in pairs])),
+        "motion": float(np.mean([p.motion == t.motion for p, t in pairs])),
+    }
+
+
+def train(config: ClipTrainingConfig) -> dict:
+    """Run (or resume) the stage; returns the summary written beside the weights, plus
+    "losses" {step: loss} of the steps this call ran."""
+    torch.set_num_threads(config.threads)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    log = RunLog(config.out, quiet=config.quiet)
+    model_set = ModelSetConfig.by_name(config.model_set)
+    model = ContrastiveEncoders(model_set.text_encoder, model_set.image_encoder, config.seed).to(device)
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=config.lr,
+        betas=(0.9, 0.98),
+        eps=1e-6,
+    )
+    caption_ids = CaptionIds(model_set.text_encoder.vocab_size)
+    image_size = model_set.image_encoder.image_size
+
+    step, recent_losses, train_seconds = 0, [], 0.0
+    checkpoint = config.out / CHECKPOINT_FILE
+    if checkpoint.is_file():
+        resumed = load_checkpoint(
+            checkpoint,
+            models={"model": model},
+            optimizer=optimizer,
+            config=config.to_dict(),
+            resumable_keys=config.RESUMABLE,
+        )
+        step, recent_losses = resumed.step, resumed.extra["recent_losses"]
+        train_seconds = resumed.extra["train_seconds"]
+        log.note(f"resumed from {checkpoint} at step {step}")
+    else:
+        log.note(f"config {config.to_dict()}")
+
+    def save() -> None:
+        extra = {"recent_losses": recent_losses, "train_seconds": train_seconds}
+        save_checkpoint(
+            checkpoint,
+            models={"model": model},
+            optimizer=optimizer,
+            step=step,
+            config=config.to_dict(),
+            extra=extra,
+        )
+
+    losses: dict[int, float] = {}
+    model.train()
+    while step < config.steps:
+        started = time.perf_counter()
+        lr = cosine_learning_rate(
+            step, max_lr=config.lr, warmup_steps=config.warmup_steps, total_steps=config.steps
+        )
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        clips = training_clips(config.data_seed, step, config.batch_size)
+        frame_indices = step_rng(config.seed, step, FRAME_CHOICE).integers(KEYFRAME_COUNT, size=len(clips))
+        pixel_values = keyframe_pixel_values(clips, frame_indices.tolist(), image_size).to(device)
+        input_ids = caption_ids([clip.caption for clip in clips]).to(device)
+
+        loss = model.contrastive_loss(pixel_values, input_ids)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+
+        step += 1
+        step_seconds = time.perf_counter() - started
+        train_seconds += step_seconds
+        losses[step] = loss.item()
+        recent_losses = (recent_losses + [loss.item()])[-50:]
+        if step % config.log_every == 0 or step == config.steps:
+            log.step(
+                step,
+                config.steps,
+                loss.item(),
+                lr,
+                step_seconds,
+                temperature=1 / model.logit_scale.exp().item(),
+            )
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            save()
+
+    model.eval()
+    metrics = {
+        split: zero_shot_accuracy(
+            model,
+            caption_ids,
+            evaluation_clips(config.data_seed, split, config.eval_clips),
+            image_size,
+            device,
+        )
+        for split in ("val", "heldout")
+    }
+    for split, accuracy in metrics.items():
+        log.note(
+            f"zero-shot {split} ({config.eval_clips} clips): "
+            + ", ".join(f"{name} {value:.1%}" for name, value in accuracy.items())
+        )
+    summary = {
+        "stage": STAGE,
+        "config": config.to_dict(),
+        "steps": step,
+        "clips_seen": step * config.batch_size,
+        "final_loss": float(np.mean(recent_losses[-20:])),
+        "temperature": 1 / model.logit_scale.exp().item(),
+        "zero_shot_accuracy": metrics,
+        "zero_shot_chance": {"colour": 1 / 5, "shape": 1 / 3, "colour_and_shape": 1 / 15, "motion": 1 / 4},
+        "train_seconds": round(train_seconds, 1),
+        "device": device,
+    }
+    tensors = {
+        **prefixed("text_encoder.", model.text_encoder.state_dict()),
+        **prefixed("image_encoder.", model.image_encoder.state_dict()),
+        **prefixed("text_projection.", model.text_projection.state_dict()),
+        "logit_scale": model.logit_scale.detach().reshape(1),
+    }
+    path = save_stage_weights(config.weights_out, STAGE, tensors, summary)
+    log.note(f"wrote {path} and {path.with_suffix('.json').name}")
+    return summary | {"losses": losses}
+
+
+def parse_config(argv: Sequence[str] | None = None) -> ClipTrainingConfig:
+    defaults = ClipTrainingConfig()
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    for key, value in defaults.to_dict().items():
+        flag = "--" + key.replace("_", "-")
+        if isinstance(value, bool):
+            parser.add_argument(flag, action="store_true", default=value)
+        else:
+            parser.add_argument(flag, type=type(getattr(defaults, key)), default=getattr(defaults, key))
+    return ClipTrainingConfig(**vars(parser.parse_args(argv)))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    train(parse_config(argv))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,7 @@
 """`magicvideo-models` (or `python -m magicvideo_models`): the model tools.
 
     export --config tiny --seed 0 --out DIR   write a checked, validated model folder
+           [--weights DIR]                     with each trained stage's weights (training/)
     info DIR_OR_CONFIG                         parameters and FLOPs per model
     validate DIR                               check a folder against the model-folder contract
     inflate SD_FOLDER --out FILE               a Stable Diffusion 1.x U-Net -> key-frame U-Net weights
@@ -51,10 +52,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    export = commands.add_parser("export", help="export a randomly initialised model set to a model folder")
+    export = commands.add_parser(
+        "export",
+        help="export a model set (randomly initialised, or with --weights trained) to a model folder",
+    )
     export.add_argument("--config", required=True, help=f"model-set config: {', '.join(CONFIG_NAMES)}")
     export.add_argument("--seed", type=int, default=0, help="weight initialisation seed (default 0)")
     export.add_argument("--out", required=True, type=Path, help="folder to write")
+    export.add_argument(
+        "--weights",
+        type=Path,
+        default=None,
+        help="folder of trained stage weights (clip/vae/sr .safetensors + .json); models without "
+        "trained weights keep the seeded random initialisation",
+    )
     export.add_argument(
         "--float32-weights",
         action="store_true",
@@ -95,8 +106,15 @@ def _export(args: argparse.Namespace) -> int:
     _config(args.config)
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} exists and is not a folder")
+    if args.weights is not None and not args.weights.is_dir():
+        raise UsageError(f"--weights {args.weights} is not a folder")
     result = export_model_folder(
-        args.config, args.seed, args.out, float16_weights=not args.float32_weights, log=print
+        args.config,
+        args.seed,
+        args.out,
+        float16_weights=not args.float32_weights,
+        weights_dir=args.weights,
+        log=print,
     )
     print(
         f"exported {args.config} (seed {args.seed}) to {result.folder} in {result.seconds:.0f} s, "

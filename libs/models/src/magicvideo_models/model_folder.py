@@ -4,6 +4,11 @@
 every model randomly initialised from the seed, exported and checked against PyTorch
 (onnx_export.py), the manifest written from the ModelSetConfig, and the folder validated
 against the contract before it is called done. Same config and seed → byte-identical files.
+
+With `weights_dir` (training/trained_weights.py: each stage's final safetensors and JSON), the
+models some stage trained carry its weights and the rest keep their seeded random
+initialisation; the manifest's `training` section says which are which, and a trained VAE's
+measured latent scaling factor replaces the config's.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from .contract import MANIFEST_FILE, load_contract, validate_model_folder
 from .image_encoder import IMAGE_MEAN, IMAGE_STD
 from .model_set import ModelSetConfig, SchedulerConfig, build_models
 from .onnx_export import ExportReport, export_onnx
+from .sr_unet import receptive_field_radius
 from .tokenizer import build_tokenizer, save_tokenizer
+from .training.trained_weights import TrainedWeights, load_into_model_set, load_trained_weights
 
 TOKENIZER_FILE = "tokenizer/tokenizer.json"
 
@@ -49,6 +56,7 @@ def export_model_folder(
     *,
     compare_with_pytorch: bool = True,
     float16_weights: bool = True,
+    weights_dir: str | Path | None = None,
     log: Callable[[str], None] | None = None,
 ) -> FolderExport:
     """Build, export, check and validate every model of `config_name` into `out_dir`.
@@ -56,7 +64,8 @@ def export_model_folder(
     Raises UnknownConfigError, ModelFolderExportError, OnnxExportError (an export differs from
     PyTorch) or contract.ModelFolderError (the folder breaks the contract).
     `float16_weights` stores weights as float16, computed in float32 (weight_storage.py): half
-    the size, for the shipped folders.
+    the size, for the shipped folders. `weights_dir`: load each trained stage's weights from
+    there (a stage without its file stays randomly initialised).
     """
     config = ModelSetConfig.by_name(config_name)
     folder = Path(out_dir)
@@ -77,6 +86,12 @@ def export_model_folder(
     contract = load_contract()
     reports: list[ExportReport] = []
     built = build_models(config, seed)
+    trained: TrainedWeights | None = None
+    trained_models: list[str] = []
+    if weights_dir is not None:
+        trained = load_trained_weights(Path(weights_dir))
+        trained_models = load_into_model_set(built, trained)
+        say(f"trained weights from {weights_dir}: {', '.join(trained_models) or 'none'}")
     for model in built.models:
         report = export_onnx(
             model.name,
@@ -94,7 +109,9 @@ def export_model_folder(
             f"exported in {report.seconds:.1f} s; relative error vs PyTorch: {parity}"
         )
 
-    manifest = build_manifest(config, seed, built.decoder_context_frames, [r.name for r in reports])
+    manifest = build_manifest(
+        config, seed, built.decoder_context_frames, [r.name for r in reports], trained, trained_models
+    )
     (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
     validate_model_folder(folder, contract).raise_if_invalid()
     say(f"{folder}: valid against the model-folder contract")
@@ -102,9 +119,20 @@ def export_model_folder(
 
 
 def build_manifest(
-    config: ModelSetConfig, seed: int, decoder_context_frames: int, model_names: list[str]
+    config: ModelSetConfig,
+    seed: int,
+    decoder_context_frames: int,
+    model_names: list[str],
+    trained: TrainedWeights | None = None,
+    trained_models: list[str] | None = None,
 ) -> dict:
-    """model_index.json for an untrained (randomly initialised) model set."""
+    """model_index.json; `trained_models` (exported names) carry `trained`'s weights, the rest
+    the random initialisation from `seed`."""
+    trained_models = trained_models or []
+    measured_scaling = (
+        trained.latent_scaling_factor if trained is not None and "vae_decoder" in trained_models else None
+    )
+    latent_scaling_factor = measured_scaling if measured_scaling is not None else config.latent_scaling_factor
     return {
         "_class_name": "MagicVideoPipeline",
         "family": "magicvideo",
@@ -115,7 +143,7 @@ def build_manifest(
         "interp_factor": config.interp_factor,
         "latent_channels": config.latent_channels,
         "vae_scale_factor": config.vae_scale_factor,
-        "latent_scaling_factor": config.latent_scaling_factor,
+        "latent_scaling_factor": latent_scaling_factor,
         "sample_size": {"height": config.sample_size, "width": config.sample_size},
         "sr_scale": config.sr_scale,
         "text": {"max_length": config.text_max_length, "hidden_size": config.text_encoder.hidden_size},
@@ -126,6 +154,10 @@ def build_manifest(
             "image_std": list(IMAGE_STD),
         },
         "vae": {"decoder_context_frames": decoder_context_frames},
+        "super_resolution": {
+            "size_multiple": config.sr_unet.size_multiple,
+            "receptive_field_radius": receptive_field_radius(config.sr_unet),
+        },
         "schedulers": {
             "unet": _scheduler(config.scheduler),
             "interp_unet": _scheduler(config.scheduler),
@@ -134,14 +166,46 @@ def build_manifest(
         "defaults": asdict(config.defaults),
         "fps": asdict(config.fps),
         "models": {name: f"{name}/model.onnx" for name in model_names},
-        "training": {
+        "training": _training_summary(config, seed, model_names, trained, trained_models, measured_scaling),
+    }
+
+
+def _training_summary(
+    config: ModelSetConfig,
+    seed: int,
+    model_names: list[str],
+    trained: TrainedWeights | None,
+    trained_models: list[str],
+    measured_scaling: float | None,
+) -> dict:
+    random_init = f"random initialisation, seed {seed} (each model seeded by model_set.model_seed)"
+    if measured_scaling is not None:
+        scaling_note = "measured: 1 / std of the trained VAE's latents of training clips"
+    elif config.latent_scaling_factor == 1.0:
+        scaling_note = "1.0 placeholder until a trained VAE measures 1/std of its latents"
+    else:
+        scaling_note = "Stable Diffusion 1.x's 0.18215"
+    if not trained_models:
+        return {
             "status": "untrained",
-            "weights": f"random initialisation, seed {seed} (each model seeded by model_set.model_seed)",
-            "latent_scaling_factor": "1.0 placeholder until a trained VAE measures 1/std of its latents"
-            if config.latent_scaling_factor == 1.0
-            else "Stable Diffusion 1.x's 0.18215",
+            "weights": random_init,
+            "latent_scaling_factor": scaling_note,
             "purpose": "a fixture for the serving runtime until trained weights replace it",
-        },
+        }
+    untrained = [name for name in model_names if name not in trained_models]
+    stage_keys = ("steps", "final_loss", "train_seconds", "device")
+    metric_keys = ("zero_shot_accuracy", "autoencoder_metrics", "decoders_on_val_clips", "val_whole_frames")
+    stages = {
+        stage: {key: summary[key] for key in (*stage_keys, *metric_keys) if key in summary}
+        for stage, summary in (trained.summaries.items() if trained else [])
+    }
+    return {
+        "status": "trained" if not untrained else "partially trained",
+        "data": "MagicVideo Shapes (DESIGN.md §7), rendered from data seed 0",
+        "trained_models": trained_models,
+        "untrained_models": {name: random_init for name in untrained},
+        "stages": stages,
+        "latent_scaling_factor": scaling_note,
     }
 
 

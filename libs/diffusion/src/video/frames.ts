@@ -35,16 +35,18 @@ function roundHalfToEven(x: number): number {
   const fraction = x - floor;
   if (fraction > 0.5) return floor + 1;
   if (fraction < 0.5) return floor;
-  return floor % 2 === 0 ? floor : floor + 1;
+  // `& 1` rather than `% 2` (V8 compiles a float modulo to a C call); ToInt32 keeps an integer's parity.
+  return (floor & 1) === 0 ? floor : floor + 1;
 }
 
 /**
  * One float sample in [-1, 1] to a byte, as diffusers' VaeImageProcessor.postprocess does in
  * float32: (x·0.5 + 0.5).clamp(0, 1), then (·255).round() — round half to even.
+ * (Math.fround inline, not a module alias: this runs once per output pixel value.)
  */
 export function signedUnitToByte(x: number): number {
-  const unit = Math.min(1, Math.max(0, f32(f32(x * 0.5) + 0.5)));
-  return roundHalfToEven(f32(unit * 255));
+  const unit = Math.min(1, Math.max(0, Math.fround(Math.fround(x * 0.5) + 0.5)));
+  return roundHalfToEven(Math.fround(unit * 255));
 }
 
 /** One byte to [-1, 1], as diffusers' preprocess does in float32: 2·(v/255) − 1. */
@@ -55,7 +57,9 @@ export function byteToSignedUnit(byte: number): number {
 function checkedSize(dims: readonly number[], actual: number, what: string): number {
   const expected = dims.reduce((a, b) => a * b, 1);
   if (dims.some((d) => !Number.isInteger(d) || d < 0) || expected !== actual) {
-    throw new FrameShapeMismatch(`${what}: shape [${dims.join(', ')}] needs ${expected} values, got ${actual}`);
+    throw new FrameShapeMismatch(
+      `${what}: shape [${dims.join(', ')}] needs ${expected} values, got ${actual}`,
+    );
   }
   return expected;
 }
@@ -125,7 +129,11 @@ function cubicFar(x: number): number {
  * `outSize` (source coordinate (dst + 0.5)·in/out − 0.5; bilinear clamps it at 0, bicubic
  * does not and instead clamps the four taps to the edge).
  */
-function axisTaps(inSize: number, outSize: number, mode: ResizeMode): { index: Int32Array; weight: Float32Array; taps: number } {
+function axisTaps(
+  inSize: number,
+  outSize: number,
+  mode: ResizeMode,
+): { index: Int32Array; weight: Float32Array; taps: number } {
   const taps = mode === 'bicubic' ? 4 : 2;
   const index = new Int32Array(outSize * taps);
   const weight = new Float32Array(outSize * taps);
@@ -145,7 +153,12 @@ function axisTaps(inSize: number, outSize: number, mode: ResizeMode): { index: I
     } else {
       const i = Math.floor(realSource);
       const t = f32(realSource - i);
-      const coefficients = [cubicFar(f32(t + 1)), cubicNear(t), cubicNear(f32(1 - t)), cubicFar(f32(f32(1 - t) + 1))];
+      const coefficients = [
+        cubicFar(f32(t + 1)),
+        cubicNear(t),
+        cubicNear(f32(1 - t)),
+        cubicFar(f32(f32(1 - t) + 1)),
+      ];
       for (let k = 0; k < 4; k++) {
         index[dst * 4 + k] = clampIndex(i - 1 + k);
         weight[dst * 4 + k] = coefficients[k]!;
@@ -161,7 +174,11 @@ function axisTaps(inSize: number, outSize: number, mode: ResizeMode): { index: I
  * SR U-Net is conditioned on (paper §3.4). Values are not clamped (bicubic overshoots, as in
  * PyTorch).
  */
-export function resizePlanes(planes: Planes, size: { height: number; width: number }, mode: ResizeMode): Planes {
+export function resizePlanes(
+  planes: Planes,
+  size: { height: number; width: number },
+  mode: ResizeMode,
+): Planes {
   const { height: inH, width: inW, data } = planes;
   const { height: outH, width: outW } = size;
   if (inH <= 0 || inW <= 0 || data.length % (inH * inW) !== 0) {
@@ -175,28 +192,32 @@ export function resizePlanes(planes: Planes, size: { height: number; width: numb
   const columns = axisTaps(inW, outW, mode);
   const out = new Float32Array(planeCount * outH * outW);
   // Separable: first along the width into [outW] rows for each needed input row, then along the height.
+  // Each output is Σ_k fround(weight_k · input_k) accumulated in float32 from 0, taps in order.
   const horizontal = new Float32Array(inH * outW);
+  const { index: columnIndex, weight: columnWeight, taps: columnTaps } = columns;
+  const { index: rowIndex, weight: rowWeight, taps: rowTaps } = rows;
   for (let n = 0; n < planeCount; n++) {
     const plane = n * inH * inW;
     for (let y = 0; y < inH; y++) {
+      const row = plane + y * inW;
       for (let x = 0; x < outW; x++) {
         let sum = 0;
-        for (let k = 0; k < columns.taps; k++) {
-          const j = x * columns.taps + k;
-          sum = f32(sum + f32(columns.weight[j]! * data[plane + y * inW + columns.index[j]!]!));
+        for (let j = x * columnTaps; j < (x + 1) * columnTaps; j++) {
+          sum = Math.fround(sum + Math.fround(columnWeight[j]! * data[row + columnIndex[j]!]!));
         }
         horizontal[y * outW + x] = sum;
       }
     }
     const target = n * outH * outW;
     for (let y = 0; y < outH; y++) {
-      for (let x = 0; x < outW; x++) {
-        let sum = 0;
-        for (let k = 0; k < rows.taps; k++) {
-          const j = y * rows.taps + k;
-          sum = f32(sum + f32(rows.weight[j]! * horizontal[rows.index[j]! * outW + x]!));
+      const outRow = target + y * outW;
+      // Row-wise: out[y, x] (0 in the fresh array) += w · horizontal[source row, x], tap by tap in order.
+      for (let j = y * rowTaps; j < (y + 1) * rowTaps; j++) {
+        const weight = rowWeight[j]!;
+        const sourceRow = rowIndex[j]! * outW;
+        for (let x = 0; x < outW; x++) {
+          out[outRow + x] = Math.fround(out[outRow + x]! + Math.fround(weight * horizontal[sourceRow + x]!));
         }
-        out[target + y * outW + x] = sum;
       }
     }
   }

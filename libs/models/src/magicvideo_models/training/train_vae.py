@@ -95,6 +95,7 @@ class VaeTrainingConfig:
             {
                 "out",
                 "weights_out",
+                "autoencoder_steps",  # a resumed run may end phase 1 sooner or later
                 "temporal_steps",
                 "threads",
                 "log_every",
@@ -203,11 +204,11 @@ def evaluate_decoders(
 
 @torch.no_grad()
 def frame_psnr(vae: VideoVAE, clips: Sequence[ShapesClip], device: str) -> float:
-    """Per-frame reconstruction PSNR over the clips' key frames."""
+    """Per-frame (temporal layers off) reconstruction PSNR over the clips' key frames."""
     frames = signed_pixels(np.concatenate([clip.keyframes for clip in clips]))
-    decoded = [
-        vae(chunk.unsqueeze(2).to(device)).squeeze(2).cpu() for chunk in frames.split(64)
-    ]  # each frame a one-frame video
+    vae.decoder.use_temporal_layers = False
+    decoded = [vae(chunk.unsqueeze(2).to(device)).squeeze(2).cpu() for chunk in frames.split(64)]
+    vae.decoder.use_temporal_layers = True
     return psnr(torch.cat(decoded), frames)
 
 
@@ -254,9 +255,10 @@ def train(config: VaeTrainingConfig) -> dict:
         log.note(f"resumed from {checkpoint} at step {step}")
     else:
         log.note(f"config {config.to_dict()}")
-    phase = "autoencoder" if step < config.autoencoder_steps else "temporal"
+    # the phase the checkpoint was in: a resumed run whose phase 1 was shortened switches below
+    phase = resumed.extra["phase"] if checkpoint.is_file() else "autoencoder"
     optimizer = make_optimizer(vae, phase, config)
-    if checkpoint.is_file() and resumed.extra["phase"] == phase:
+    if checkpoint.is_file():
         load_optimizer_state(checkpoint, optimizer)
 
     def save() -> None:

@@ -130,7 +130,7 @@ def crop_batch(
 
 @torch.no_grad()
 def evaluate_whole_frames(
-    model: SRUNet, model_set: ModelSetConfig, clips: Sequence[ShapesClip], seed: int, device: str
+    model: SRUNet, model_set: ModelSetConfig, clips: Sequence[ShapesClip], seed: int
 ) -> dict[str, float]:
     """Sample whole 256² frames from the middle key frames with the manifest defaults; PSNR of
     the samples and of bicubic against the true frames."""
@@ -156,13 +156,13 @@ def evaluate_whole_frames(
         shape=tuple(truth.shape),
         scheduler_config=asdict(model_set.sr_scheduler),
         shared={
-            "low_res": low_res.to(device),
-            "noise_level": torch.full((len(clips),), float(level), device=device),
+            "low_res": low_res,
+            "noise_level": torch.full((len(clips),), float(level)),
         },
         streams=SR_STREAMS,
     )
     return {
-        "sr_psnr_db": psnr(samples.cpu(), truth),
+        "sr_psnr_db": psnr(samples, truth),
         "bicubic_psnr_db": psnr(bicubic, truth),
         "sampler": defaults.sampler,
         "steps": defaults.sr_num_inference_steps,
@@ -260,9 +260,10 @@ def train(config: SrTrainingConfig) -> dict:
         if step % config.checkpoint_every == 0 or step == config.steps:
             save()
 
-    model.eval()
+    # the reference sampler draws its seeded noise on the CPU; whole-frame evaluation runs there
+    model.eval().to("cpu")
     val = evaluation_clips(config.data_seed, "val", config.eval_clips, high_resolution=model_set.sr_size)
-    metrics = evaluate_whole_frames(model, model_set, val, config.seed, device)
+    metrics = evaluate_whole_frames(model, model_set, val, config.seed)
     log.note(
         f"val whole frames ({metrics['frames']}, {metrics['sampler']} {metrics['steps']} steps, "
         f"noise level {metrics['noise_level']}): SR PSNR {metrics['sr_psnr_db']:.2f} dB, "

@@ -162,7 +162,7 @@ def perturbed(latents: torch.Tensor, max_level: float, generator: torch.Generato
     fraction (≤ max_level) of the latents' std, drawn per sequence."""
     levels = torch.rand(latents.shape[0], 1, 1, 1, 1, generator=generator) * max_level
     noise = torch.randn(latents.shape, generator=generator)
-    return latents + (levels * latents.std() * noise).to(latents.device)
+    return latents + levels.to(latents.device) * latents.std() * noise.to(latents.device)
 
 
 def flicker(decoded: torch.Tensor, target: torch.Tensor) -> float:

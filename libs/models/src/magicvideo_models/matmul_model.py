@@ -20,6 +20,8 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 OPSET_VERSION = 17
+# The IR version opset 17 came with: onnx 1.20 would write 14, which onnxruntime-node 1.30 refuses.
+IR_VERSION = 8
 INPUT_NAME = "activations"
 OUTPUT_NAME = "product"
 
@@ -35,7 +37,9 @@ def matmul_model(m: int, k: int, n: int, seed: int = 0) -> onnx.ModelProto:
         [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, [m, n])],
         initializer=[numpy_helper.from_array(weights, "weights")],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET_VERSION)])
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", OPSET_VERSION)], ir_version=IR_VERSION
+    )
     onnx.checker.check_model(model, full_check=True)
     return model
 

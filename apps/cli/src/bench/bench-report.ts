@@ -77,7 +77,7 @@ export function pipelineTable(runs: readonly PipelineMeasurement[], firstLabel: 
       stage,
       ms(first.stageMs[stage]),
       ...(later.length > 0 ? [ms(median(later.map((run) => run.stageMs[stage] ?? 0)))] : []),
-      firstLoading > 0 ? ms(firstLoading) : '',
+      firstLoading >= 1 ? ms(firstLoading) : '',
       inModels > 0 ? ms(inModels) : '',
       inModels > 0 ? ms(stageMs - inModels - loading) : '',
       describeUses(breakdown),

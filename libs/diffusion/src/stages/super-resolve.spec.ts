@@ -1,14 +1,34 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { modelFolderContractJson } from '@magicvideo/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { manifestSchema, type ModelFolderManifest } from '../model-folder/manifest';
+import { checkSessionAgainstContract, parseModelFolderContract } from '../model-folder/validate-model-folder';
 import { NoisePurpose, seededGaussian, streamId } from '../noise/seeded-noise';
 import { scheduleAlphasCumprod } from '../schedulers/betas';
 import { openModelFolder, type ModelFolder } from '../sessions/model-folder';
-import type { ModelRunner } from '../sessions/model-runner';
+import { OnnxModelRunner, type ModelRunner } from '../sessions/model-runner';
+import { SessionThread } from '../sessions/session-thread';
 import type { FloatTensor } from '../sessions/tensor-dtypes';
 import { TINY_MODEL_FOLDER } from '../sessions/tiny-model-folder.fixture';
 import { resizePlanes, rgbFramesToSignedFloat, type RgbFrames } from '../video/frames';
 import { StageCancelled } from './stage-cancelled';
 import type { StageProgress } from './stage-context';
-import { augmentedLowResolution, superResolve, superResolveToSignedFloat } from './super-resolve';
+import {
+  augmentedLowResolution,
+  superResolutionTilePlan,
+  superResolve,
+  superResolveToSignedFloat,
+  TilingUnsupported,
+} from './super-resolve';
+
+/**
+ * A small SR U-Net (receptive field 123 pixels) and its manifest keys, written by
+ * libs/models' sr_tiling_fixture.py: the shipped tiny model's field is wider than any frame a
+ * test can afford to tile.
+ */
+const SR_TILING_FIXTURE = fileURLToPath(new URL('../../test/fixtures/sr-tiling', import.meta.url));
 
 /** Smooth frames with a little texture: gradients plus a checker. */
 function testFrames(frameCount: number, height: number, width: number): RgbFrames {
@@ -56,8 +76,45 @@ function pointwiseUnet(calls: Record<string, FloatTensor>[] = []): ModelRunner {
   };
 }
 
-function withSrRunner(real: ModelFolder, runner: ModelRunner): ModelFolder {
-  return { ...real, has: (name) => name === 'sr_unet', runner: async () => runner };
+function withSrRunner(
+  real: ModelFolder,
+  runner: ModelRunner,
+  manifest: ModelFolderManifest = real.manifest,
+): ModelFolder {
+  return { ...real, manifest, has: (name) => name === 'sr_unet', runner: async () => runner };
+}
+
+/** The real folder's models under another manifest (its methods live on its prototype: no spread). */
+function withManifest(real: ModelFolder, manifest: ModelFolderManifest): ModelFolder {
+  return {
+    dir: real.dir,
+    manifest,
+    tokenizer: real.tokenizer,
+    has: (name) => real.has(name),
+    runner: (name) => real.runner(name),
+    close: () => real.close(),
+  };
+}
+
+/** `manifest` with super_resolution facts of the given size multiple and receptive field radius. */
+function withTilingFacts(manifest: ModelFolderManifest, sizeMultiple: number, radius: number): ModelFolderManifest {
+  return { ...manifest, super_resolution: { size_multiple: sizeMultiple, receptive_field_radius: radius } };
+}
+
+function withoutTilingFacts(manifest: ModelFolderManifest): ModelFolderManifest {
+  const { super_resolution: _facts, ...rest } = manifest;
+  return rest;
+}
+
+/** Records the sizes of the frames a runner is called on. */
+function recordingSizes(runner: ModelRunner, sizes: number[][]): ModelRunner {
+  return {
+    name: runner.name,
+    run: async (feeds) => {
+      sizes.push([...feeds.sample!.dims]);
+      return runner.run(feeds);
+    },
+  };
 }
 
 describe('superResolve', () => {
@@ -131,37 +188,55 @@ describe('superResolve', () => {
     expect(mean).toBeLessThan(1e-3);
   });
 
-  it('equals the untiled run exactly when one tile covers the frame', async () => {
+  it('equals the untiled run exactly when one tile covers the frame, with or without tiling facts', async () => {
     const frames = testFrames(2, 16, 16);
-    const untiled = await superResolveToSignedFloat(folder, frames, options);
-    const oneTile = await superResolveToSignedFloat(folder, frames, { ...options, tileSize: 64, tileOverlap: 16 });
-    expect(oneTile.data).toEqual(untiled.data);
+    for (const manifest of [withoutTilingFacts(folder.manifest), withTilingFacts(folder.manifest, 16, 267)]) {
+      const real = withManifest(folder, manifest);
+      const untiled = await superResolveToSignedFloat(real, frames, options);
+      const oneTile = await superResolveToSignedFloat(real, frames, { ...options, tileSize: 64 });
+      expect(oneTile.data).toEqual(untiled.data);
+    }
   });
 
-  it('tiles exactly for a per-pixel model: crops, blend weights and noise slices line up', async () => {
-    const pointwise = withSrRunner(folder, pointwiseUnet());
+  it('tiles exactly for a per-pixel model: crops, cores and noise slices line up', async () => {
+    const sizes: number[][] = [];
+    const manifest = withTilingFacts(folder.manifest, 8, 0);
+    const pointwise = withSrRunner(folder, recordingSizes(pointwiseUnet(), sizes), manifest);
     const frames = testFrames(2, 32, 24);
     const untiled = await superResolveToSignedFloat(pointwise, frames, options);
-    const tiled = await superResolveToSignedFloat(pointwise, frames, { ...options, tileSize: 64, tileOverlap: 32 });
-    expect(differences(tiled.data, untiled.data).max).toBeLessThan(1e-5);
+    sizes.length = 0;
+    const tiled = await superResolveToSignedFloat(pointwise, frames, { ...options, tileSize: 48 });
+    expect(sizes.length).toBe(3 * 2 * options.steps); // 128×96 in cores of 48: 3 rows × 2 columns
+    expect(differences(tiled.data, untiled.data).max).toBe(0);
   });
 
-  it('stays near the untiled run with the real U-Net, though GroupNorm makes tiles inexact', async () => {
-    // The SR U-Net's GroupNorm normalises over each call's whole extent, so no overlap makes
-    // tiles exact. The yardstick is how far another seed moves the output: misplaced tiles or
-    // noise would move it that far.
-    const frames = testFrames(1, 48, 48);
-    const untiled = await superResolveToSignedFloat(folder, frames, options);
-    const tiled = await superResolveToSignedFloat(folder, frames, { ...options, tileSize: 128, tileOverlap: 64 });
-    const otherSeed = await superResolveToSignedFloat(folder, frames, { ...options, seed: options.seed + 1 });
-    const tiling = differences(tiled.data, untiled.data);
-    const seed = differences(otherSeed.data, untiled.data);
-    console.info(
-      `SR 192×192, 2×2 tiles of 128 (overlap 64) vs whole frame: max ${tiling.max.toFixed(3)}, mean ${tiling.mean.toFixed(4)}; ` +
-        `another seed: mean ${seed.mean.toFixed(4)}`,
-    );
-    expect(tiling.mean).toBeGreaterThan(0);
-    expect(tiling.mean).toBeLessThan(0.4 * seed.mean);
+  it('refuses to tile a folder whose manifest lacks the super_resolution facts', async () => {
+    const bare = withSrRunner(folder, pointwiseUnet(), withoutTilingFacts(folder.manifest));
+    const run = superResolve(bare, testFrames(1, 16, 16), { ...options, tileSize: 32 });
+    await expect(run).rejects.toBeInstanceOf(TilingUnsupported);
+    await expect(run).rejects.toMatchObject({ code: 'TilingUnsupported' });
+  });
+
+  it('tiles only frames over 512×512 by default, and only when the manifest says how', () => {
+    const facts = withTilingFacts(folder.manifest, 16, 267);
+    expect(superResolutionTilePlan(facts, { height: 512, width: 512 }, undefined).tiles.length).toBe(1);
+    const large = superResolutionTilePlan(facts, { height: 1024, width: 1024 }, undefined);
+    // cores of 512 with a 272-pixel halo: 2×2 tiles of 784×784
+    expect(large.tiles.map((t) => [t.top, t.left, t.height, t.width])).toEqual([
+      [0, 0, 784, 784],
+      [0, 240, 784, 784],
+      [240, 0, 784, 784],
+      [240, 240, 784, 784],
+    ]);
+    const bare = withoutTilingFacts(folder.manifest);
+    expect(superResolutionTilePlan(bare, { height: 1024, width: 1024 }, undefined).tiles.length).toBe(1);
+  });
+
+  it('rounds the tile size down to the size multiple', () => {
+    const facts = withTilingFacts(folder.manifest, 16, 0);
+    const plan = superResolutionTilePlan(facts, { height: 64, width: 64 }, 40);
+    expect(plan.tiles.map((t) => t.core.width)).toEqual([32, 32, 32, 32]);
+    expect(() => superResolutionTilePlan(facts, { height: 64, width: 64 }, 0)).toThrow(RangeError);
   });
 
   it('reports every step of every batch and stops between steps when aborted', async () => {
@@ -180,5 +255,61 @@ describe('superResolve', () => {
       onProgress: () => controller.abort(),
     });
     await expect(run).rejects.toBeInstanceOf(StageCancelled);
+  });
+});
+
+describe('superResolve tiled with the receptive field as halo', () => {
+  let thread: SessionThread;
+  let fixture: ModelFolder;
+  const options = { seed: 3, steps: 2, sampler: 'ddim' as const, noiseLevel: 20 };
+
+  beforeAll(async () => {
+    const tiny = await openModelFolder(TINY_MODEL_FOLDER, { executionProviders: ['cpu'], intraOpNumThreads: 2 });
+    await tiny.close(); // only its manifest is used: the fixture's keys replace its SR ones
+    const facts = JSON.parse(await readFile(join(SR_TILING_FIXTURE, 'model_index.json'), 'utf8'));
+    const manifest = manifestSchema.parse({
+      ...tiny.manifest,
+      sr_scale: facts.sr_scale,
+      super_resolution: facts.super_resolution,
+      schedulers: { ...tiny.manifest.schedulers, sr_unet: facts.schedulers.sr_unet },
+      models: { ...tiny.manifest.models, sr_unet: facts.models.sr_unet },
+    });
+    thread = new SessionThread();
+    const session = await thread.createSession(join(SR_TILING_FIXTURE, facts.models.sr_unet), {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: 2,
+    });
+    const contract = parseModelFolderContract(modelFolderContractJson);
+    const violations = checkSessionAgainstContract(contract, 'sr_unet', session.inputMetadata, session.outputMetadata);
+    expect(violations).toEqual([]);
+    fixture = withSrRunner(tiny, new OnnxModelRunner('sr_unet', facts.models.sr_unet, session), manifest);
+  });
+  afterAll(async () => {
+    await thread?.close();
+  });
+
+  it('equals the whole-frame run on 5×5 tiles of a 640×640 frame, and differs with a halo below the field', async () => {
+    expect(fixture.manifest.super_resolution).toEqual({ size_multiple: 8, receptive_field_radius: 123 });
+    const frames = testFrames(1, 160, 160);
+    const sizes: number[][] = [];
+    const recording = withSrRunner(fixture, recordingSizes(await fixture.runner('sr_unet'), sizes), fixture.manifest);
+    const untiled = await superResolveToSignedFloat(recording, frames, options);
+    expect(sizes).toEqual([
+      [1, 3, 640, 640],
+      [1, 3, 640, 640],
+    ]);
+    sizes.length = 0;
+    const tiled = await superResolveToSignedFloat(recording, frames, { ...options, tileSize: 128 });
+    expect(sizes.length).toBe(25 * options.steps);
+    expect(Math.max(...sizes.map(([, , height, width]) => height! * width!))).toBe(384 * 384); // core + 2 halos of 128
+    const smallHalo = await superResolveToSignedFloat(fixture, frames, { ...options, tileSize: 128 }, { halo: 64 });
+    const exact = differences(tiled.data, untiled.data);
+    const tooSmall = differences(smallHalo.data, untiled.data);
+    console.info(
+      `SR 640×640 from 5×5 tiles (core 128, halo 128) vs whole frame: max ${exact.max.toExponential(2)}; ` +
+        `halo 64 < radius 123: max ${tooSmall.max.toExponential(2)}, mean ${tooSmall.mean.toExponential(2)}`,
+    );
+    expect(exact.max).toBeLessThan(1e-5);
+    expect(tooSmall.max).toBeGreaterThan(1e-3);
   });
 });

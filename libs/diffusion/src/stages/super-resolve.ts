@@ -13,22 +13,26 @@
  * counter-based generator's offset), so frames may be sampled in batches of `frameBatch` and
  * the result equals one run over all frames (the Python reference sampler with SR_STREAMS).
  *
- * Tiling (tiles.ts): with `tileSize` smaller than the frame, each step's model output is
- * assembled from overlapping tiles, blended per step. The SR U-Net normalises with GroupNorm
- * over a call's whole spatial extent, so tiled outputs differ from whole-frame ones (a small
- * difference, measured in super-resolve.spec.ts); one tile covering the frame is exact.
+ * Tiling (tiles.ts): each step's model output is assembled from tiles, each a core plus a halo
+ * of the manifest's receptive field radius, of which only the core is kept; the sampler then
+ * steps the whole frame with the whole frame's seeded noise. The SR U-Net is local (per-pixel
+ * normalisation, no attention), so the tiled output equals the untiled one to float rounding
+ * (super-resolve.spec.ts proves it on a small model whose field fits the test frame). Tiling is
+ * on by default only for output frames over DEFAULT_SR_TILING_THRESHOLD_PIXELS, or when the
+ * caller gives `tileSize`; a folder whose manifest lacks `super_resolution` cannot be tiled.
  */
 import { NoisePurpose, seededGaussian, streamId } from '../noise/seeded-noise';
 import { scheduleAlphasCumprod } from '../schedulers/betas';
 import { addNoiseAtTimestep } from '../schedulers/ddpm';
 import { createScheduler, type SchedulerConfig, type SchedulerName } from '../schedulers/scheduler';
+import type { ModelFolderManifest } from '../model-folder/manifest';
 import type { ModelFolder } from '../sessions/model-folder';
 import type { ModelRunner } from '../sessions/model-runner';
 import type { FloatTensor } from '../sessions/tensor-dtypes';
 import { resizePlanes, rgbFramesToSignedFloat, signedFloatToRgbFrames, type RgbFrames } from '../video/frames';
 import { throwIfCancelled } from './stage-cancelled';
 import type { StageContext } from './stage-context';
-import { cropTile, planTiles, TileBlend, type TilePlan } from './tiles';
+import { cropRegion, exactTilingHalo, pasteTileCore, planTiles, wholeFramePlan, type TilePlan } from './tiles';
 
 export interface SuperResolveOptions {
   seed: number;
@@ -37,14 +41,13 @@ export interface SuperResolveOptions {
   /** Augmentation level of the low-res frames, an integer timestep of the SR schedule (manifest `defaults.sr_noise_level`). */
   noiseLevel: number;
   /**
-   * Side of the square tiles the U-Net runs on, in output pixels; the whole frame when left out
-   * or at least the frame's size. Must be a size the model accepts (a multiple of its size
-   * multiple: 32 for tiny), as must the stride tileSize − tileOverlap, to keep tiles on the
-   * grid of the model's down-samplings.
+   * Side of the square tile cores the U-Net's output is kept from, in output pixels, rounded down
+   * to the manifest's `super_resolution.size_multiple` (at least one multiple); each tile runs
+   * with a halo of the receptive field radius around its core. Left out: DEFAULT_SR_TILE_SIZE for
+   * frames over DEFAULT_SR_TILING_THRESHOLD_PIXELS, the whole frame otherwise. A tile whose halo
+   * reaches across the frame makes one whole-frame run.
    */
   tileSize?: number;
-  /** Overlap of neighbouring tiles in output pixels; tileSize / 4 when left out. */
-  tileOverlap?: number;
   /** Frames per model call and per sampling run. */
   frameBatch?: number;
 }
@@ -55,6 +58,65 @@ export interface SuperResolveOptions {
  * memory of a batch grows with it.
  */
 export const DEFAULT_SR_FRAME_BATCH = 4;
+
+/**
+ * Tile core size when the caller gives none. Cores of 512 with the tiny U-Net's 272-pixel halo
+ * cut a 1024×1024 frame in 2×2 tiles of 784×784: 59% of the whole frame's input per call, for
+ * 2.3× its model work; smaller cores lower neither much (the halo dominates) but multiply the
+ * work (256: 4×4 tiles, 6.6×).
+ */
+export const DEFAULT_SR_TILE_SIZE = 512;
+
+/** Output frames with more pixels than this are tiled when the caller gives no `tileSize`. */
+export const DEFAULT_SR_TILING_THRESHOLD_PIXELS = 512 * 512;
+
+/** Tiling was asked of a folder whose manifest lacks the `super_resolution` facts exact tiles need. */
+export class TilingUnsupported extends Error {
+  readonly code = 'TilingUnsupported';
+  constructor(detail: string) {
+    super(`super-resolution tiling unsupported: ${detail}`);
+    this.name = 'TilingUnsupported';
+  }
+}
+
+/** Tests only: a halo other than the exact one (a too-small halo shows that tiling then differs). */
+export interface TilingOverride {
+  halo?: number;
+}
+
+/**
+ * The tiles the SR U-Net runs on for output frames of `frame`'s size (module doc, "Tiling").
+ * Without `super_resolution` in the manifest, default tiling falls back to the whole frame
+ * (always correct, only larger) and an asked-for `tileSize` smaller than the frame throws
+ * TilingUnsupported.
+ */
+export function superResolutionTilePlan(
+  manifest: ModelFolderManifest,
+  frame: { height: number; width: number },
+  tileSize: number | undefined,
+  override: TilingOverride = {},
+): TilePlan {
+  if (tileSize !== undefined && (!Number.isInteger(tileSize) || tileSize < 1)) {
+    throw new RangeError(`tileSize must be a positive integer, got ${tileSize}`);
+  }
+  const large = frame.height * frame.width > DEFAULT_SR_TILING_THRESHOLD_PIXELS;
+  const requested = tileSize ?? (large ? DEFAULT_SR_TILE_SIZE : undefined);
+  if (requested === undefined || requested >= Math.max(frame.height, frame.width)) return wholeFramePlan(frame);
+  const facts = manifest.super_resolution;
+  if (facts === undefined) {
+    if (tileSize === undefined) return wholeFramePlan(frame);
+    throw new TilingUnsupported(
+      `tileSize ${tileSize} for ${frame.height}×${frame.width} frames, but the model_index.json of ` +
+        `${manifest.config_name} has no super_resolution (size_multiple, receptive_field_radius)`,
+    );
+  }
+  const sizeMultiple = facts.size_multiple;
+  return planTiles(frame, {
+    coreSize: Math.max(sizeMultiple, Math.floor(requested / sizeMultiple) * sizeMultiple),
+    halo: override.halo ?? exactTilingHalo(facts.receptive_field_radius, sizeMultiple),
+    sizeMultiple,
+  });
+}
 
 /** One batch's sampling inputs: frames [first, first + count) of the video. */
 export interface HighResolutionBatch {
@@ -105,7 +167,10 @@ export function augmentedLowResolution(
   return addNoiseAtTimestep(augmentation.alphasCumprod, upsampled, noise, augmentation.noiseLevel);
 }
 
-/** The SR U-Net's prediction for `sample` [B, 3, H, W], tile by tile when the plan has several tiles. */
+/**
+ * The SR U-Net's prediction for `sample` [B, 3, H, W]: one run on the whole frame, or, with
+ * several tiles, one run per tile (halo included) of which only the core is kept.
+ */
 async function predict(
   unet: ModelRunner,
   sample: Float32Array,
@@ -125,12 +190,13 @@ async function predict(
     return output.data;
   };
   if (plan.tiles.length === 1) return run(sample, lowRes, plan.height, plan.width);
-  const blend = new TileBlend(plan, count * 3);
-  for (const [index, tile] of plan.tiles.entries()) {
+  const prediction = new Float32Array(sample.length);
+  for (const tile of plan.tiles) {
     throwIfCancelled('sr', conditions.signal);
-    blend.add(index, await run(cropTile(sample, frame, tile), cropTile(lowRes, frame, tile), tile.height, tile.width));
+    const output = await run(cropRegion(sample, frame, tile), cropRegion(lowRes, frame, tile), tile.height, tile.width);
+    pasteTileCore(prediction, frame, tile, output);
   }
-  return blend.result();
+  return prediction;
 }
 
 /** Samples one batch of high-res frames [count, 3, H, W] (floats, about [-1, 1]). */
@@ -174,7 +240,12 @@ interface SuperResolutionSetup {
 }
 
 /** What every batch shares: the SR schedule, the output size and the tile plan; options checked. */
-function superResolutionSetup(folder: ModelFolder, frames: RgbFrames, options: SuperResolveOptions): SuperResolutionSetup {
+function superResolutionSetup(
+  folder: ModelFolder,
+  frames: RgbFrames,
+  options: SuperResolveOptions,
+  override: TilingOverride = {},
+): SuperResolutionSetup {
   const { manifest } = folder;
   const schedulerConfig = manifest.schedulers.sr_unet ?? manifest.schedulers.unet;
   const trainTimesteps = schedulerConfig.num_train_timesteps;
@@ -183,8 +254,7 @@ function superResolutionSetup(folder: ModelFolder, frames: RgbFrames, options: S
   }
   const height = frames.height * manifest.sr_scale;
   const width = frames.width * manifest.sr_scale;
-  const tileSize = options.tileSize ?? Math.max(height, width);
-  const plan = planTiles({ height, width }, tileSize, options.tileOverlap ?? Math.floor(tileSize / 4));
+  const plan = superResolutionTilePlan(manifest, { height, width }, options.tileSize, override);
   return { schedulerConfig, alphasCumprod: scheduleAlphasCumprod(schedulerConfig), height, width, plan };
 }
 
@@ -231,13 +301,18 @@ export async function superResolve(
   return { data: out, frameCount: frames.frameCount, height, width };
 }
 
-/** The high-res floats [N, 3, H·s, W·s] of `frames` in one batch, before the byte conversion (tests compare these). */
+/**
+ * The high-res floats [N, 3, H·s, W·s] of `frames` in one batch, before the byte conversion
+ * (tests compare these; `override` lets them run tiles with a wrong halo).
+ */
 export async function superResolveToSignedFloat(
   folder: ModelFolder,
   frames: RgbFrames,
   options: SuperResolveOptions,
+  override: TilingOverride = {},
 ): Promise<FloatTensor> {
-  const { schedulerConfig, alphasCumprod, height, width, plan } = superResolutionSetup(folder, frames, options);
+  const setup = superResolutionSetup(folder, frames, options, override);
+  const { schedulerConfig, alphasCumprod, height, width, plan } = setup;
   const batch = { first: 0, count: frames.frameCount, height, width };
   const lowRes = augmentedLowResolution(rgbFramesToSignedFloat(frames, 'FCHW'), frames, batch, {
     seed: options.seed,

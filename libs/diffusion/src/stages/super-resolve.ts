@@ -60,10 +60,11 @@ export interface SuperResolveOptions {
 export const DEFAULT_SR_FRAME_BATCH = 4;
 
 /**
- * Tile core size when the caller gives none. Cores of 512 with the tiny U-Net's 272-pixel halo
- * cut a 1024×1024 frame in 2×2 tiles of 784×784: 59% of the whole frame's input per call, for
- * 2.3× its model work; smaller cores lower neither much (the halo dominates) but multiply the
- * work (256: 4×4 tiles, 6.6×).
+ * Tile core size when the caller gives none. A 1024×1024 frame (base's output) in cores of 512
+ * makes 2×2 tiles of 512 + halo: 896×896 with base's 384-pixel halo (77% of the whole frame's
+ * activations per call, 3.1× its model work), 784×784 with tiny's 272 (59%, 2.3×). Smaller
+ * cores barely lower the peak, since a middle tile is core + 2 halos (base at 128: still 896),
+ * and multiply the work (tiny at 256: 4×4 tiles, 6.6×).
  */
 export const DEFAULT_SR_TILE_SIZE = 512;
 

@@ -38,5 +38,11 @@ export {
   type InterpolateOptions,
   type InterpolationResult,
 } from './stages/interpolate';
-export { superResolve, DEFAULT_SR_FRAME_BATCH, type SuperResolveOptions } from './stages/super-resolve';
+export {
+  superResolve,
+  DEFAULT_SR_FRAME_BATCH,
+  DEFAULT_SR_TILE_SIZE,
+  TilingUnsupported,
+  type SuperResolveOptions,
+} from './stages/super-resolve';
 export * from './pipeline';

@@ -89,6 +89,8 @@ export async function compareKeyframeRuntimes(
   options: { rounds: number; threads: number; matmulPath: string; matmulShape: MatmulShape; matmulRuns: number },
 ): Promise<KeyframeRound[]> {
   const flopsByBatch = pytorch.setup.unet_flops_per_call;
+  // untimed, as PyTorch warms up before its setup record: first runs pay arena growth
+  await onnxruntimeRun(folder, request, flopsByBatch);
   const rounds: KeyframeRound[] = [];
   for (let round = 0; round < options.rounds; round++) {
     const matmul = await measureMatmul(options.matmulPath, options.matmulShape, {

@@ -5,8 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 async function waitForFailure(queue: Queue, jobId: string, timeoutMs = 20_000): Promise<Job> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const job = await Job.fromId(queue, jobId);
-    if (job && (await job.getState()) === 'failed') return job;
+    // Read the state first, then the job: a job read before it failed has no failedReason yet.
+    if ((await queue.getJobState(jobId)) === 'failed') {
+      const job = await Job.fromId(queue, jobId);
+      if (job) return job;
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`job ${jobId} did not fail within ${timeoutMs} ms`);

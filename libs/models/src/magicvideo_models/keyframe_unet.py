@@ -142,7 +142,7 @@ class KeyframeUNetConfig:
     @classmethod
     def small(cls) -> "KeyframeUNetConfig":
         """CPU benchmarks: 16 × 4×16×16 latents; twice tiny's widths, about 4× its parameters."""
-        return cls(sample_size=16, block_out_channels=(64, 128, 256), cross_attention_dim=256)
+        return cls(sample_size=16, block_out_channels=(64, 128, 192), cross_attention_dim=256)
 
     @classmethod
     def base(cls) -> "KeyframeUNetConfig":

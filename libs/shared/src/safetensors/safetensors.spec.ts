@@ -52,6 +52,17 @@ describe('safetensors', () => {
     expect(valuesOf(Object.getOwnPropertyDescriptor(decoded.tensors, '__proto__')?.value as Tensor)).toEqual([9]);
   });
 
+  it('reads an empty tensor that shares its offset with the next tensor', () => {
+    // fast-check's counterexample: JSON puts the integer-like name "0" first in the header.
+    const tensors: TensorMap = {
+      '0': { dtype: 'F32', shape: [], data: Float32Array.of(0) },
+      ' ': { dtype: 'I64', shape: [0, 3], data: new BigInt64Array(0) },
+    };
+    const decoded = decodeSafetensors(encodeSafetensors(tensors));
+    expect(decoded.tensors[' ']?.shape).toEqual([0, 3]);
+    expect(valuesOf(decoded.tensors['0'])).toEqual([0]);
+  });
+
   it('aligns the data section to 8 bytes and every tensor to its element size', () => {
     const tensors: TensorMap = {
       a_bytes: { dtype: 'U8', shape: [3], data: Uint8Array.of(1, 2, 3) },

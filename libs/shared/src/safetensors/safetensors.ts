@@ -20,9 +20,17 @@ export interface DtypeArrays {
   I64: BigInt64Array;
 }
 export type SafetensorsDtype = keyof DtypeArrays;
-export const SAFETENSORS_DTYPES = ['F32', 'F16', 'U8', 'I32', 'I64'] as const satisfies readonly SafetensorsDtype[];
+export const SAFETENSORS_DTYPES = [
+  'F32',
+  'F16',
+  'U8',
+  'I32',
+  'I64',
+] as const satisfies readonly SafetensorsDtype[];
 
-export type Tensor = { [D in SafetensorsDtype]: { dtype: D; shape: readonly number[]; data: DtypeArrays[D] } }[SafetensorsDtype];
+export type Tensor = {
+  [D in SafetensorsDtype]: { dtype: D; shape: readonly number[]; data: DtypeArrays[D] };
+}[SafetensorsDtype];
 export type TensorMap = Record<string, Tensor>;
 
 export interface SafetensorsFile {
@@ -31,7 +39,9 @@ export interface SafetensorsFile {
 }
 
 const ELEMENT_BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, U8: 1, I32: 4, I64: 8 };
-const VIEW_OF: { [D in SafetensorsDtype]: (buffer: ArrayBufferLike, byteOffset: number, length: number) => DtypeArrays[D] } = {
+const VIEW_OF: {
+  [D in SafetensorsDtype]: (buffer: ArrayBufferLike, byteOffset: number, length: number) => DtypeArrays[D];
+} = {
   F32: (buffer, byteOffset, length) => new Float32Array(buffer, byteOffset, length),
   F16: (buffer, byteOffset, length) => new Uint16Array(buffer, byteOffset, length),
   U8: (buffer, byteOffset, length) => new Uint8Array(buffer, byteOffset, length),
@@ -77,14 +87,18 @@ export function encodeSafetensors(tensors: TensorMap, metadata: Record<string, s
     return bySize !== 0 ? bySize : a < b ? -1 : a > b ? 1 : 0;
   });
   // Entries, not assignments: a tensor may be called "__proto__", which assignment would swallow.
-  const headerEntries: [string, unknown][] = Object.keys(metadata).length > 0 ? [[METADATA_KEY, metadata]] : [];
+  const headerEntries: [string, unknown][] =
+    Object.keys(metadata).length > 0 ? [[METADATA_KEY, metadata]] : [];
   const offsets = new Map<string, number>();
   let offset = 0;
   for (const name of names) {
-    if (name === METADATA_KEY) throw new SafetensorsFormatError(`"${METADATA_KEY}" is reserved, not a tensor name`);
+    if (name === METADATA_KEY)
+      throw new SafetensorsFormatError(`"${METADATA_KEY}" is reserved, not a tensor name`);
     const tensor = tensors[name]!;
     if (!tensor.shape.every((dim) => Number.isInteger(dim) && dim >= 0)) {
-      throw new SafetensorsFormatError(`tensor "${name}": shape [${tensor.shape.join(', ')}] must be non-negative integers`);
+      throw new SafetensorsFormatError(
+        `tensor "${name}": shape [${tensor.shape.join(', ')}] must be non-negative integers`,
+      );
     }
     const count = elementCount(tensor.shape);
     if (tensor.data.length !== count) {
@@ -93,7 +107,10 @@ export function encodeSafetensors(tensors: TensorMap, metadata: Record<string, s
       );
     }
     const end = offset + tensor.data.byteLength;
-    headerEntries.push([name, { dtype: tensor.dtype, shape: [...tensor.shape], data_offsets: [offset, end] }]);
+    headerEntries.push([
+      name,
+      { dtype: tensor.dtype, shape: [...tensor.shape], data_offsets: [offset, end] },
+    ]);
     offsets.set(name, offset);
     offset = end;
   }
@@ -108,7 +125,10 @@ export function encodeSafetensors(tensors: TensorMap, metadata: Record<string, s
   const dataStart = 8 + headerBytes.length;
   for (const name of names) {
     const tensor = tensors[name]!;
-    out.set(new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength), dataStart + offsets.get(name)!);
+    out.set(
+      new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength),
+      dataStart + offsets.get(name)!,
+    );
   }
   return out;
 }
@@ -120,10 +140,13 @@ export function encodeSafetensors(tensors: TensorMap, metadata: Record<string, s
  */
 export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
   assertLittleEndianHost();
-  if (bytes.length < 8) throw new SafetensorsFormatError(`file is ${bytes.length} bytes, shorter than the 8-byte header length`);
+  if (bytes.length < 8)
+    throw new SafetensorsFormatError(`file is ${bytes.length} bytes, shorter than the 8-byte header length`);
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
   if (headerLength > BigInt(Math.min(MAX_HEADER_BYTES, bytes.length - 8))) {
-    throw new SafetensorsFormatError(`header length ${headerLength} exceeds the file (${bytes.length} bytes) or the 100 MB limit`);
+    throw new SafetensorsFormatError(
+      `header length ${headerLength} exceeds the file (${bytes.length} bytes) or the 100 MB limit`,
+    );
   }
   const dataStart = 8 + Number(headerLength);
   let header: unknown;
@@ -141,15 +164,23 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
   const entries = Object.entries(rawEntries).map(([name, entry]) => [name, parseEntry(name, entry)] as const);
   const dataLength = bytes.length - dataStart;
   let expectedBegin = 0;
-  for (const [name, entry] of [...entries].sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0])) {
+  // By begin, then end: an empty tensor shares its begin with the tensor after it.
+  const byOffset = [...entries].sort(
+    (a, b) => a[1].data_offsets[0] - b[1].data_offsets[0] || a[1].data_offsets[1] - b[1].data_offsets[1],
+  );
+  for (const [name, entry] of byOffset) {
     const [begin, end] = entry.data_offsets;
     if (begin !== expectedBegin) {
-      throw new SafetensorsFormatError(`tensor "${name}" starts at ${begin}, expected ${expectedBegin} (data must be contiguous)`);
+      throw new SafetensorsFormatError(
+        `tensor "${name}" starts at ${begin}, expected ${expectedBegin} (data must be contiguous)`,
+      );
     }
     expectedBegin = end;
   }
   if (expectedBegin !== dataLength) {
-    throw new SafetensorsFormatError(`tensors cover ${expectedBegin} data bytes, the file holds ${dataLength}`);
+    throw new SafetensorsFormatError(
+      `tensors cover ${expectedBegin} data bytes, the file holds ${dataLength}`,
+    );
   }
 
   const tensors: [string, Tensor][] = [];
@@ -180,7 +211,8 @@ function parseMetadata(raw: unknown): Record<string, string> {
 
 function parseEntry(name: string, raw: unknown): HeaderEntry {
   const entry = raw as Partial<Record<keyof HeaderEntry, unknown>> | null;
-  if (typeof entry !== 'object' || entry === null) throw new SafetensorsFormatError(`tensor "${name}": entry is not an object`);
+  if (typeof entry !== 'object' || entry === null)
+    throw new SafetensorsFormatError(`tensor "${name}": entry is not an object`);
   if (!isSafetensorsDtype(entry.dtype)) {
     throw new SafetensorsFormatError(
       `tensor "${name}": dtype ${JSON.stringify(entry.dtype)} is not one of ${SAFETENSORS_DTYPES.join(', ')}`,
@@ -196,7 +228,9 @@ function parseEntry(name: string, raw: unknown): HeaderEntry {
     !offsets.every((offset) => Number.isSafeInteger(offset) && offset >= 0) ||
     offsets[1] < offsets[0]
   ) {
-    throw new SafetensorsFormatError(`tensor "${name}": data_offsets must be [begin, end] with 0 <= begin <= end`);
+    throw new SafetensorsFormatError(
+      `tensor "${name}": data_offsets must be [begin, end] with 0 <= begin <= end`,
+    );
   }
   const byteLength = offsets[1] - offsets[0];
   const expected = elementCount(shape) * ELEMENT_BYTES[entry.dtype];

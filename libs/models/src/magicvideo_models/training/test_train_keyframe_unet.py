@@ -114,6 +114,7 @@ def test_both_phases_train_and_write_float16_ema_weights_with_their_summary(
     folder, summary = whole_run
     assert sorted(summary["losses"]) == [1, 2, 3, 4]
     assert all(np.isfinite(loss) for loss in summary["losses"].values())
+    assert [point[0] for point in summary["loss_curve"]] == [4]  # logged every 10 steps and at the end
     assert [check["phase"] for check in summary["sample_checks"]] == ["unsupervised", "text"]
     assert set(summary["evaluation"]) == {"val", "heldout"}
     weights = folder / "whole" / "weights" / "keyframe_unet.safetensors"
@@ -135,6 +136,7 @@ def test_a_stopped_run_resumes_to_the_same_weights_as_an_uninterrupted_one(
     resumed = train(split_config)
     assert sorted(resumed["losses"]) == [4]
     assert resumed["losses"][4] == pytest.approx(whole["losses"][4], rel=1e-4)
+    np.testing.assert_allclose(resumed["loss_curve"], whole["loss_curve"], rtol=1e-4)
     a = read_weights_snapshot(folder / "whole" / "weights" / "keyframe_unet.safetensors")[0]
     b = read_weights_snapshot(split_config.weights_out / "keyframe_unet.safetensors")[0]
     for name in a:

@@ -211,6 +211,7 @@ def train(config: InterpTrainingConfig, stop: StopRequest | None = None) -> dict
 
     checkpoint = config.out / CHECKPOINT_FILE
     step, warm_start_step, recent_losses, train_seconds = 0, 0, [], 0.0
+    loss_curve: list[list[float]] = []  # [step, mean loss of the log window], the whole run
     if checkpoint.is_file():  # weights come from the checkpoint
         model = InterpUNet(model_set.interp_unet)
     elif config.init_from:
@@ -219,6 +220,7 @@ def train(config: InterpTrainingConfig, stop: StopRequest | None = None) -> dict
         model.load_state_dict(state, strict=True)
         step = warm_start_step = int(summary["steps"])
         recent_losses = list(summary.get("recent_losses", []))
+        loss_curve = list(summary.get("loss_curve", []))
         train_seconds = float(summary.get("train_seconds", 0.0))
     else:
         model = initial_model(config, model_set)
@@ -240,6 +242,7 @@ def train(config: InterpTrainingConfig, stop: StopRequest | None = None) -> dict
         )
         step, warm_start_step = resumed.step, resumed.extra["warm_start_step"]
         recent_losses, train_seconds = resumed.extra["recent_losses"], resumed.extra["train_seconds"]
+        loss_curve = resumed.extra.get("loss_curve", [])
         log.note(f"resumed from {checkpoint} at step {step}")
     else:
         log.note(f"config {config.to_dict()}")
@@ -255,6 +258,7 @@ def train(config: InterpTrainingConfig, stop: StopRequest | None = None) -> dict
             "examples_seen": step * config.batch_size,
             "final_loss": float(np.mean(recent_losses[-50:])) if recent_losses else None,
             "recent_losses": recent_losses,
+            "loss_curve": loss_curve,
             "latent_scaling_factor": encoders.latent_scaling_factor,
             "encoders_digest": encoders.digest,
             "train_seconds": round(train_seconds, 1),
@@ -267,6 +271,7 @@ def train(config: InterpTrainingConfig, stop: StopRequest | None = None) -> dict
             "recent_losses": recent_losses,
             "train_seconds": train_seconds,
             "warm_start_step": warm_start_step,
+            "loss_curve": loss_curve,
         }
         save_checkpoint(
             checkpoint,
@@ -314,6 +319,7 @@ def train(config: InterpTrainingConfig, stop: StopRequest | None = None) -> dict
         losses[step] = loss.item()
         recent_losses = (recent_losses + [loss.item()])[-200:]
         if step % config.log_every == 0 or step == config.steps:
+            loss_curve.append([step, round(float(np.mean(recent_losses[-config.log_every :])), 6)])
             log.step(step, config.steps, loss.item(), lr, step_seconds)
         if step % config.checkpoint_every == 0 or step == config.steps:
             save()

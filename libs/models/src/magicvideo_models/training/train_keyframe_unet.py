@@ -398,6 +398,7 @@ def train(config: KeyframeTrainingConfig, stop: StopRequest | None = None) -> di
     )
 
     step, warm_start_step, recent_losses, train_seconds = 0, 0, [], 0.0
+    loss_curve: list[list[float]] = []  # [step, mean loss of the log window], the whole run
     sample_checks: list[dict] = []
     checkpoint = config.out / CHECKPOINT_FILE
     if checkpoint.is_file():
@@ -410,6 +411,7 @@ def train(config: KeyframeTrainingConfig, stop: StopRequest | None = None) -> di
         )
         step, warm_start_step = resumed.step, resumed.extra["warm_start_step"]
         recent_losses, train_seconds = resumed.extra["recent_losses"], resumed.extra["train_seconds"]
+        loss_curve = resumed.extra.get("loss_curve", [])
         sample_checks = resumed.extra["sample_checks"]
         log.note(f"resumed from {checkpoint} at step {step} ({config.phase(step)} phase)")
     elif config.init_from:
@@ -418,6 +420,7 @@ def train(config: KeyframeTrainingConfig, stop: StopRequest | None = None) -> di
         ema.load_state_dict(state, strict=True)
         step = warm_start_step = int(summary["steps"])
         recent_losses = list(summary.get("recent_losses", []))
+        loss_curve = list(summary.get("loss_curve", []))
         train_seconds = float(summary.get("train_seconds", 0.0))
         sample_checks = list(summary.get("sample_checks", []))
         log.note(f"config {config.to_dict()}")
@@ -438,6 +441,7 @@ def train(config: KeyframeTrainingConfig, stop: StopRequest | None = None) -> di
             "clips_seen": step * config.batch_size,
             "final_loss": float(np.mean(recent_losses[-50:])) if recent_losses else None,
             "recent_losses": recent_losses,
+            "loss_curve": loss_curve,
             "sample_checks": sample_checks,
             "latent_scaling_factor": encoders.latent_scaling_factor,
             "encoders_digest": encoders.digest,
@@ -451,6 +455,7 @@ def train(config: KeyframeTrainingConfig, stop: StopRequest | None = None) -> di
             "recent_losses": recent_losses,
             "train_seconds": train_seconds,
             "warm_start_step": warm_start_step,
+            "loss_curve": loss_curve,
             "sample_checks": sample_checks,
         }
         save_checkpoint(
@@ -519,6 +524,7 @@ def train(config: KeyframeTrainingConfig, stop: StopRequest | None = None) -> di
         losses[step] = loss.item()
         recent_losses = (recent_losses + [loss.item()])[-200:]
         if step % config.log_every == 0 or step == config.steps:
+            loss_curve.append([step, round(float(np.mean(recent_losses[-config.log_every :])), 6)])
             log.step(
                 step,
                 config.steps,

@@ -16,6 +16,9 @@ over the 3 frames, with the manifest's scheduler. No guidance at sampling, so no
 Clips come fresh from the train stream, one per example (shapes_dataset.training_clips): this
 stage encodes only 5 frames per example, and a run is short.
 
+Defaults: about 2–2.7 s per step of 16 pairs on one shared CPU thread (the VAE encoding of 80
+frames is most of it), so 500 steps take about 20 min.
+
 Optimiser, schedule, EMA (exported), checkpoints, SIGTERM snapshot (interp_unet.partial.safetensors)
 and --init-from work as in train_keyframe_unet. At the end: on val clips, the middle frames sampled
 as the runtime samples them (DDIM, the manifest's interp steps), decoded with their neighbours by the
@@ -77,10 +80,10 @@ class InterpTrainingConfig:
     keyframe_weights: Path = DEFAULT_WEIGHTS_FOLDER / "keyframe_unet.safetensors"
     init_from: str = ""  # an interp weights snapshot (.safetensors beside its .json)
     model_set: str = "tiny"
-    steps: int = 1000
+    steps: int = 500
     batch_size: int = 16
     lr: float = 2e-4
-    warmup_steps: int = 100
+    warmup_steps: int = 50
     weight_decay: float = 0.01
     grad_clip: float = 1.0
     ema_decay: float = 0.998

@@ -228,7 +228,7 @@ class OnnxModelFolder:
         the model (the decoded key frames in the pipeline)."""
         _, channels, count, height, width = keyframe_latents.shape
         pairs = count - 1
-        between = 3
+        between = int(self.manifest["interp_factor"]) - 1  # 3: the contract's interp_unet frames
         neighbours = torch.stack(
             [keyframe_latents[0, :, index : index + 2] for index in range(pairs)]
         )  # [P, C, 2, h, w]

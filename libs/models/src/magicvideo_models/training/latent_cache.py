@@ -10,9 +10,10 @@ clips (train-split indices 0 … N−1), each encoded once, a shard at a time, t
 needs it, and read back from disk after that: later epochs, resumed runs and the next session
 pay nothing.
 
-A cache folder is keyed by the model set, the data seed and a digest of the encoder weights, so
-retrained encoders never read stale latents. Shards are written to `<file>.partial` and renamed
-(atomic), as checkpoints are.
+A cache folder is keyed by the model set, the data seed, the shard size and a digest of the
+weights the encodings depend on (image encoder, VAE encoder), so retrained encoders never read
+stale latents, while a VAE whose decoder alone was retrained keeps its cache. Shards are
+written to `<file>.partial` and renamed (atomic), as checkpoints are.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from magicvideo_models.shapes.clips import sample_clip
 from magicvideo_models.shapes.grammar import ShapeAttributes
 from magicvideo_models.text_encoder import TextEncoder
 from magicvideo_models.training.shapes_dataset import signed_pixels
-from magicvideo_models.training.trained_weights import load_trained_weights
+from magicvideo_models.training.trained_weights import TrainedWeights, load_trained_weights
 from magicvideo_models.video_vae import VideoVAE
 
 DEFAULT_CACHE_ROOT = Path(".cache/keyframe_latents")
@@ -53,7 +54,7 @@ class FrozenEncoders:
     vae: VideoVAE
     latent_scaling_factor: float  # diffusion latents = VAE latents × this (vae.json's measured value)
     image_size: int
-    digest: str  # of the encoder weight files: the cache key
+    digest: str  # of the weights the cached encodings depend on: the cache key
     device: str
 
     @torch.no_grad()
@@ -78,10 +79,17 @@ class FrozenEncoders:
         return self.text_encoder(input_ids.to(self.device))
 
 
-def weights_digest(folder: Path) -> str:
+def encodings_digest(weights: TrainedWeights) -> str:
+    """Digest of the weights a cached encoding depends on: the image encoder, and the VAE's
+    encoder and quant_conv (not its decoder, whose temporal layers may be retrained later)."""
     digest = hashlib.sha256()
-    for stage in ENCODER_STAGES:
-        digest.update((folder / f"{stage}.safetensors").read_bytes())
+    vae = weights.components["vae"]
+    tensors = {f"image_encoder.{k}": v for k, v in weights.components["image_encoder"].items()} | {
+        f"vae.{k}": v for k, v in vae.items() if k.startswith(("encoder.", "quant_conv."))
+    }
+    for name in sorted(tensors):
+        digest.update(name.encode())
+        digest.update(tensors[name].contiguous().numpy().tobytes())
     return digest.hexdigest()[:12]
 
 
@@ -108,7 +116,7 @@ def load_frozen_encoders(folder: Path, model_set: ModelSetConfig, device: str = 
         vae=vae,
         latent_scaling_factor=scaling,
         image_size=model_set.image_encoder.image_size,
-        digest=weights_digest(folder),
+        digest=encodings_digest(weights),
         device=device,
     )
 

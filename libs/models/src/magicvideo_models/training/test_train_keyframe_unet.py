@@ -11,7 +11,7 @@ from magicvideo_models.keyframe_unet import KeyframeUNet
 from magicvideo_models.model_set import ModelSetConfig
 from magicvideo_models.shapes.grammar import parse_caption
 from magicvideo_models.text_encoder import TextEncoder
-from magicvideo_models.training.latent_cache import LatentCache, load_frozen_encoders
+from magicvideo_models.training.latent_cache import LatentCache, encodings_digest, load_frozen_encoders
 from magicvideo_models.training.train_keyframe_unet import (
     KeyframeTrainingConfig,
     StopRequest,
@@ -21,7 +21,7 @@ from magicvideo_models.training.train_keyframe_unet import (
     time_reversed,
     train,
 )
-from magicvideo_models.training.trained_weights import prefixed, save_stage_weights
+from magicvideo_models.training.trained_weights import load_trained_weights, prefixed, save_stage_weights
 from magicvideo_models.video_vae import VideoVAE
 
 
@@ -73,6 +73,18 @@ def smoke_config(tmp_path: Path, encoders_folder: Path, name: str) -> KeyframeTr
         eval_steps=1,
         quiet=True,
     )
+
+
+def test_the_cache_key_follows_the_vae_encoder_not_its_decoder(encoders_folder: Path) -> None:
+    weights = load_trained_weights(encoders_folder)
+    original = encodings_digest(weights)
+    vae = weights.components["vae"]
+    decoder_name = next(k for k in vae if k.startswith("decoder.temporal_attentions."))
+    encoder_name = next(k for k in vae if k.startswith("encoder."))
+    vae[decoder_name] = vae[decoder_name] + 1
+    assert encodings_digest(weights) == original
+    vae[encoder_name] = vae[encoder_name] + 1
+    assert encodings_digest(weights) != original
 
 
 def test_first_epoch_goes_through_the_pool_in_order_later_epochs_shuffle_it() -> None:

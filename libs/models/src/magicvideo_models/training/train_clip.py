@@ -16,11 +16,10 @@ clips, then the encoders (and the projection heads) as float16 safetensors in --
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +33,14 @@ from magicvideo_models.shapes.clips import KEYFRAME_COUNT
 from magicvideo_models.shapes.grammar import all_combinations
 from magicvideo_models.text_encoder import TextEncoder, TextEncoderConfig
 from magicvideo_models.tokenizer import build_tokenizer
-from magicvideo_models.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
+from magicvideo_models.training.checkpoint import CHECKPOINT_FILE, save_checkpoint
 from magicvideo_models.training.lr_schedule import cosine_learning_rate
+from magicvideo_models.training.run_config import (
+    config_dict,
+    parse_dataclass_config,
+    resume_or_start,
+    set_learning_rate,
+)
 from magicvideo_models.training.run_log import RunLog
 from magicvideo_models.training.shapes_dataset import (
     FRAME_CHOICE,
@@ -78,9 +83,7 @@ class ClipTrainingConfig:
     )
 
     def to_dict(self) -> dict:
-        values = asdict(self)
-        values.pop("RESUMABLE")
-        return {key: str(value) if isinstance(value, Path) else value for key, value in values.items()}
+        return config_dict(self)
 
 
 class ContrastiveEncoders(nn.Module):
@@ -182,21 +185,12 @@ def train(config: ClipTrainingConfig) -> dict:
     caption_ids = CaptionIds(model_set.text_encoder.vocab_size)
     image_size = model_set.image_encoder.image_size
 
-    step, recent_losses, train_seconds = 0, [], 0.0
     checkpoint = config.out / CHECKPOINT_FILE
-    if checkpoint.is_file():
-        resumed = load_checkpoint(
-            checkpoint,
-            models={"model": model},
-            optimizer=optimizer,
-            config=config.to_dict(),
-            resumable_keys=config.RESUMABLE,
-        )
-        step, recent_losses = resumed.step, resumed.extra["recent_losses"]
-        train_seconds = resumed.extra["train_seconds"]
-        log.note(f"resumed from {checkpoint} at step {step}")
-    else:
-        log.note(f"config {config.to_dict()}")
+    resumed = resume_or_start(
+        checkpoint, models={"model": model}, optimizer=optimizer, config=config, log=log
+    )
+    step, recent_losses = resumed.step, resumed.extra["recent_losses"]
+    train_seconds = resumed.extra["train_seconds"]
 
     def save() -> None:
         extra = {"recent_losses": recent_losses, "train_seconds": train_seconds}
@@ -216,8 +210,7 @@ def train(config: ClipTrainingConfig) -> dict:
         lr = cosine_learning_rate(
             step, max_lr=config.lr, warmup_steps=config.warmup_steps, total_steps=config.steps
         )
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        set_learning_rate(optimizer, lr)
         clips = training_clips(config.data_seed, step, config.batch_size)
         frame_indices = step_rng(config.seed, step, FRAME_CHOICE).integers(KEYFRAME_COUNT, size=len(clips))
         pixel_values = keyframe_pixel_values(clips, frame_indices.tolist(), image_size).to(device)
@@ -286,17 +279,7 @@ def train(config: ClipTrainingConfig) -> dict:
 
 
 def parse_config(argv: Sequence[str] | None = None) -> ClipTrainingConfig:
-    defaults = ClipTrainingConfig()
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    for key, value in defaults.to_dict().items():
-        flag = "--" + key.replace("_", "-")
-        if isinstance(value, bool):
-            parser.add_argument(flag, action="store_true", default=value)
-        else:
-            parser.add_argument(flag, type=type(getattr(defaults, key)), default=getattr(defaults, key))
-    return ClipTrainingConfig(**vars(parser.parse_args(argv)))
+    return parse_dataclass_config(ClipTrainingConfig, argv, __doc__)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -26,7 +26,6 @@ result and of plain bicubic against the true 256² frames.
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -42,8 +41,14 @@ from magicvideo_models.noise import NoisePurpose, seeded_gaussian_tensor, stream
 from magicvideo_models.sampling import SR_STREAMS, sample
 from magicvideo_models.shapes.clips import INTERPOLATION_FACTOR, KEYFRAME_COUNT, ShapesClip, window_times
 from magicvideo_models.sr_unet import SRUNet
-from magicvideo_models.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
+from magicvideo_models.training.checkpoint import CHECKPOINT_FILE, save_checkpoint
 from magicvideo_models.training.lr_schedule import cosine_learning_rate
+from magicvideo_models.training.run_config import (
+    config_dict,
+    parse_dataclass_config,
+    resume_or_start,
+    set_learning_rate,
+)
 from magicvideo_models.training.run_log import RunLog
 from magicvideo_models.training.shapes_dataset import (
     CROP_CHOICE,
@@ -88,9 +93,7 @@ class SrTrainingConfig:
     )
 
     def to_dict(self) -> dict:
-        values = asdict(self)
-        values.pop("RESUMABLE")
-        return {key: str(value) if isinstance(value, Path) else value for key, value in values.items()}
+        return config_dict(self)
 
 
 def upsampled(low_res: torch.Tensor, scale: int) -> torch.Tensor:
@@ -188,21 +191,12 @@ def train(config: SrTrainingConfig) -> dict:
             f"train_sr implements v-prediction; the config asks for {scheduler.config.prediction_type}"
         )
 
-    step, recent_losses, train_seconds = 0, [], 0.0
     checkpoint = config.out / CHECKPOINT_FILE
-    if checkpoint.is_file():
-        resumed = load_checkpoint(
-            checkpoint,
-            models={"sr_unet": model},
-            optimizer=optimizer,
-            config=config.to_dict(),
-            resumable_keys=config.RESUMABLE,
-        )
-        step, recent_losses = resumed.step, resumed.extra["recent_losses"]
-        train_seconds = resumed.extra["train_seconds"]
-        log.note(f"resumed from {checkpoint} at step {step}")
-    else:
-        log.note(f"config {config.to_dict()}")
+    resumed = resume_or_start(
+        checkpoint, models={"sr_unet": model}, optimizer=optimizer, config=config, log=log
+    )
+    step, recent_losses = resumed.step, resumed.extra["recent_losses"]
+    train_seconds = resumed.extra["train_seconds"]
 
     def save() -> None:
         extra = {"recent_losses": recent_losses, "train_seconds": train_seconds}
@@ -222,8 +216,7 @@ def train(config: SrTrainingConfig) -> dict:
         lr = cosine_learning_rate(
             step, max_lr=config.lr, warmup_steps=config.warmup_steps, total_steps=config.steps
         )
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        set_learning_rate(optimizer, lr)
         clips = training_clips(
             config.data_seed, step, config.clips_per_step, high_resolution=model_set.sr_size
         )
@@ -285,17 +278,7 @@ def train(config: SrTrainingConfig) -> dict:
 
 
 def parse_config(argv: Sequence[str] | None = None) -> SrTrainingConfig:
-    defaults = SrTrainingConfig()
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    for key, value in defaults.to_dict().items():
-        flag = "--" + key.replace("_", "-")
-        if isinstance(value, bool):
-            parser.add_argument(flag, action="store_true", default=value)
-        else:
-            parser.add_argument(flag, type=type(getattr(defaults, key)), default=getattr(defaults, key))
-    return SrTrainingConfig(**vars(parser.parse_args(argv)))
+    return parse_dataclass_config(SrTrainingConfig, argv, __doc__)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -26,10 +26,9 @@ training clips' key frames; the weights as float16 safetensors in --weights-out.
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -38,13 +37,14 @@ import torch.nn.functional as F
 
 from magicvideo_models.model_set import ModelSetConfig, model_seed
 from magicvideo_models.shapes.clips import FRAME_COUNT, INTERPOLATION_FACTOR, KEYFRAME_COUNT, ShapesClip
-from magicvideo_models.training.checkpoint import (
-    CHECKPOINT_FILE,
-    load_checkpoint,
-    load_optimizer_state,
-    save_checkpoint,
-)
+from magicvideo_models.training.checkpoint import CHECKPOINT_FILE, load_optimizer_state, save_checkpoint
 from magicvideo_models.training.lr_schedule import cosine_learning_rate
+from magicvideo_models.training.run_config import (
+    config_dict,
+    parse_dataclass_config,
+    resume_or_start,
+    set_learning_rate,
+)
 from magicvideo_models.training.run_log import RunLog
 from magicvideo_models.training.shapes_dataset import (
     FRAME_CHOICE,
@@ -114,9 +114,7 @@ class VaeTrainingConfig:
         return self.autoencoder_steps + self.temporal_steps
 
     def to_dict(self) -> dict:
-        values = asdict(self)
-        values.pop("RESUMABLE")
-        return {key: str(value) if isinstance(value, Path) else value for key, value in values.items()}
+        return config_dict(self)
 
 
 def reconstruction_loss(decoded: torch.Tensor, target: torch.Tensor, edge_weight: float) -> torch.Tensor:
@@ -240,23 +238,19 @@ def train(config: VaeTrainingConfig) -> dict:
     torch.manual_seed(model_seed(config.seed, "vae"))  # as model_set.build_models
     vae = VideoVAE(model_set.vae).to(device)
 
-    step, recent_losses, train_seconds, phase1_metrics = 0, [], 0.0, {}
     checkpoint = config.out / CHECKPOINT_FILE
-    if checkpoint.is_file():
-        resumed = load_checkpoint(
-            checkpoint,
-            models={"vae": vae},
-            optimizer=None,
-            config=config.to_dict(),
-            resumable_keys=config.RESUMABLE,
-        )
-        step, recent_losses = resumed.step, resumed.extra["recent_losses"]
-        train_seconds, phase1_metrics = resumed.extra["train_seconds"], resumed.extra["phase1_metrics"]
-        log.note(f"resumed from {checkpoint} at step {step}")
-    else:
-        log.note(f"config {config.to_dict()}")
+    resumed = resume_or_start(
+        checkpoint,
+        models={"vae": vae},
+        optimizer=None,
+        config=config,
+        log=log,
+        fresh_extra={"phase": "autoencoder", "phase1_metrics": {}},
+    )
+    step, recent_losses = resumed.step, resumed.extra["recent_losses"]
+    train_seconds, phase1_metrics = resumed.extra["train_seconds"], resumed.extra["phase1_metrics"]
     # the phase the checkpoint was in: a resumed run whose phase 1 was shortened switches below
-    phase = resumed.extra["phase"] if checkpoint.is_file() else "autoencoder"
+    phase = resumed.extra["phase"]
     optimizer = make_optimizer(vae, phase, config)
     if checkpoint.is_file():
         load_optimizer_state(checkpoint, optimizer)
@@ -320,8 +314,7 @@ def train(config: VaeTrainingConfig) -> dict:
             with torch.no_grad():
                 latents = perturbed(encode_video(vae, video), config.latent_noise, generator)
             loss = reconstruction_loss(vae.decode(latents), video, 0.0)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        set_learning_rate(optimizer, lr)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_([p for p in vae.parameters() if p.requires_grad], 1.0)
@@ -371,17 +364,7 @@ def train(config: VaeTrainingConfig) -> dict:
 
 
 def parse_config(argv: Sequence[str] | None = None) -> VaeTrainingConfig:
-    defaults = VaeTrainingConfig()
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    for key, value in defaults.to_dict().items():
-        flag = "--" + key.replace("_", "-")
-        if isinstance(value, bool):
-            parser.add_argument(flag, action="store_true", default=value)
-        else:
-            parser.add_argument(flag, type=type(getattr(defaults, key)), default=getattr(defaults, key))
-    return VaeTrainingConfig(**vars(parser.parse_args(argv)))
+    return parse_dataclass_config(VaeTrainingConfig, argv, __doc__)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

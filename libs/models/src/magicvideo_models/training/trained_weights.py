@@ -33,6 +33,8 @@ STAGE_COMPONENTS: dict[str, tuple[tuple[str, str], ...]] = {
     "clip": (("text_encoder", "text_encoder."), ("image_encoder", "image_encoder.")),
     "vae": (("vae", ""),),
     "sr": (("sr_unet", ""),),
+    "keyframe_unet": (("unet", ""),),
+    "interp_unet": (("interp_unet", ""),),
 }
 
 

@@ -28,7 +28,6 @@ VAE's ceiling) and decoding the linear interpolation of the neighbours' latents 
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -46,6 +45,7 @@ from magicvideo_models.shapes.clips import INTERPOLATION_FACTOR, KEYFRAME_COUNT,
 from magicvideo_models.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
 from magicvideo_models.training.latent_cache import FrozenEncoders, load_frozen_encoders
 from magicvideo_models.training.lr_schedule import cosine_learning_rate
+from magicvideo_models.training.run_config import config_dict, parse_dataclass_config
 from magicvideo_models.training.run_log import RunLog
 from magicvideo_models.training.shapes_dataset import (
     evaluation_clips,
@@ -115,9 +115,7 @@ class InterpTrainingConfig:
     )
 
     def to_dict(self) -> dict:
-        values = asdict(self)
-        values.pop("RESUMABLE")
-        return {key: str(value) if isinstance(value, Path) else value for key, value in values.items()}
+        return config_dict(self)
 
 
 @dataclass(frozen=True)
@@ -350,17 +348,7 @@ def train(config: InterpTrainingConfig, stop: StopRequest | None = None) -> dict
 
 
 def parse_config(argv: Sequence[str] | None = None) -> InterpTrainingConfig:
-    defaults = InterpTrainingConfig()
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    for key, value in defaults.to_dict().items():
-        flag = "--" + key.replace("_", "-")
-        if isinstance(value, bool):
-            parser.add_argument(flag, action="store_true", default=value)
-        else:
-            parser.add_argument(flag, type=type(getattr(defaults, key)), default=getattr(defaults, key))
-    return InterpTrainingConfig(**vars(parser.parse_args(argv)))
+    return parse_dataclass_config(InterpTrainingConfig, argv, __doc__)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -50,7 +50,6 @@ step count; a fresh optimizer, re-warmed over --warmup-steps).
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import signal
@@ -83,6 +82,7 @@ from magicvideo_models.training.latent_cache import (
     load_frozen_encoders,
 )
 from magicvideo_models.training.lr_schedule import cosine_learning_rate
+from magicvideo_models.training.run_config import config_dict, parse_dataclass_config
 from magicvideo_models.training.run_log import RunLog
 from magicvideo_models.training.shapes_dataset import evaluation_clips, step_generator, step_rng
 from magicvideo_models.training.train_clip import CaptionIds
@@ -166,9 +166,7 @@ class KeyframeTrainingConfig:
         return "unsupervised" if step < self.unsupervised_steps else "text"
 
     def to_dict(self) -> dict:
-        values = asdict(self)
-        values.pop("RESUMABLE")
-        return {key: str(value) if isinstance(value, Path) else value for key, value in values.items()}
+        return config_dict(self)
 
 
 # ---------------------------------------------------------------- shared with train_interp_unet
@@ -575,17 +573,7 @@ def train(config: KeyframeTrainingConfig, stop: StopRequest | None = None) -> di
 
 
 def parse_config(argv: Sequence[str] | None = None) -> KeyframeTrainingConfig:
-    defaults = KeyframeTrainingConfig()
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    for key, value in defaults.to_dict().items():
-        flag = "--" + key.replace("_", "-")
-        if isinstance(value, bool):
-            parser.add_argument(flag, action="store_true", default=value)
-        else:
-            parser.add_argument(flag, type=type(getattr(defaults, key)), default=getattr(defaults, key))
-    return KeyframeTrainingConfig(**vars(parser.parse_args(argv)))
+    return parse_dataclass_config(KeyframeTrainingConfig, argv, __doc__)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

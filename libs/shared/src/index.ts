@@ -6,6 +6,7 @@ export * from './health';
 export * from './lifecycle';
 export * from './logging';
 export * from './model-folder/contract';
+export * from './model-folder/manifest';
 export * from './redis';
 export * from './safetensors';
 export * from './storage';

@@ -8,7 +8,7 @@ import { StageCancelled } from '../stages/stage-cancelled';
 import type { StageProgress } from '../stages/stage-context';
 import { resolveFfmpegPath } from '../video/ffmpeg-path';
 import { LocalArtifacts } from './local-artifacts';
-import { resolveGenerationRequest } from './pipeline-request';
+import { resolveGenerationRequest } from '@magicvideo/shared';
 import { InitFramesMismatch, runPipeline } from './run-pipeline';
 
 let folder: ModelFolder;

@@ -10,7 +10,7 @@ import { encodeVideo, type VideoFormat } from '../video/encode-video';
 import type { RgbFrames } from '../video/frames';
 import { encodeInitLatents } from './encode-init-latents';
 import type { JobRecord, JobStatus, LocalArtifacts, PipelineStage, StageTimings } from './local-artifacts';
-import { outputFrameRate, type ResolvedGenerationRequest } from './pipeline-request';
+import { outputFrameRate, type ResolvedGenerationRequest } from '@magicvideo/shared';
 
 /**
  * The whole job of DESIGN.md §1 in one process: text → key frames → (interpolation) → decode →

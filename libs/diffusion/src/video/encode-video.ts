@@ -1,10 +1,11 @@
 import { rm } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
+import type { VideoFormat } from '@magicvideo/shared';
 import { runFfmpeg } from './ffmpeg-process';
 import { formatFrameRate, toFrameRate, type FrameRate } from './frame-rate';
 import type { RgbFrames } from './frames';
 
-export type VideoFormat = 'mp4' | 'webm' | 'gif';
+export type { VideoFormat };
 
 /** ffmpeg failed to encode: the message carries the end of its stderr. */
 export class VideoEncodeFailed extends Error {

@@ -1,3 +1,4 @@
 export * from './artifact-keys';
 export * from './queue-names';
 export * from './redis-prefix';
+export * from './generation-request';

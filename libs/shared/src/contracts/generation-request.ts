@@ -1,15 +1,15 @@
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import { SAMPLER_NAMES, type ModelFolderManifest, type SamplerName } from '../model-folder/manifest';
-import type { VideoFormat } from '../video/encode-video';
 
 /**
- * One generation request of the in-process pipeline (DESIGN.md §8's fields, camelCase), and how
+ * One generation request of the pipeline (in-process and distributed) (DESIGN.md §8's fields, camelCase), and how
  * the model folder's manifest fills what the request leaves out. The resolved request is what
  * `request.json` records: every value the run used, the seed included, so a run can be repeated.
  */
 
-export const VIDEO_FORMATS = ['mp4', 'webm', 'gif'] as const satisfies readonly VideoFormat[];
+export const VIDEO_FORMATS = ['mp4', 'webm', 'gif'] as const;
+export type VideoFormat = (typeof VIDEO_FORMATS)[number];
 
 /** Bounds that hold for every model folder; the FPS condition's bounds come from the manifest. */
 export const REQUEST_LIMITS = {

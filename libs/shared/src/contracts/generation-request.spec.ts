@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelFolderManifest } from '../model-folder/manifest';
-import { InvalidRequest, outputFrameRate, parseGenerationRequest, resolveGenerationRequest } from './pipeline-request';
+import { InvalidRequest, outputFrameRate, parseGenerationRequest, resolveGenerationRequest } from './generation-request';
 
 // The parts of a manifest the request reads (the shipped tiny folder's values).
 const manifest = {

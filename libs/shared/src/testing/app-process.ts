@@ -21,7 +21,11 @@ export interface AppProcess {
  * `tsx --tsconfig <app>/tsconfig.json <app>/src/main.ts` (the tsconfig gives tsx the
  * workspace path aliases). Only `env` and PATH reach the app, so the test controls its config.
  */
-export function startAppProcess(appRoot: string, env: Record<string, string>): AppProcess {
+export function startAppProcess(
+  appRoot: string,
+  env: Record<string, string>,
+  options: { onLine?: (line: string, stream: 'stdout' | 'stderr') => void } = {},
+): AppProcess {
   const tsx = path.join(REPO_ROOT, 'node_modules/.bin/tsx');
   const child = spawn(tsx, ['--tsconfig', `${appRoot}/tsconfig.json`, `${appRoot}/src/main.ts`], {
     cwd: REPO_ROOT,
@@ -32,6 +36,7 @@ export function startAppProcess(appRoot: string, env: Record<string, string>): A
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  if (options.onLine !== undefined) forwardLines(child, options.onLine);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -46,6 +51,18 @@ export function startAppProcess(appRoot: string, env: Record<string, string>): A
       child.kill(signal);
     },
   };
+}
+
+function forwardLines(child: ReturnType<typeof spawn>, onLine: (line: string, stream: 'stdout' | 'stderr') => void): void {
+  for (const stream of ['stdout', 'stderr'] as const) {
+    let pending = '';
+    child[stream]?.on('data', (chunk: Buffer) => {
+      const lines = (pending + chunk.toString()).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) onLine(line, stream);
+    });
+    child[stream]?.on('end', () => pending.length > 0 && onLine(pending, stream));
+  }
 }
 
 export interface HttpAnswer {

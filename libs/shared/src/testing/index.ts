@@ -7,3 +7,4 @@ export * from './redis-server-process';
 export * from './test-redis';
 export * from './test-s3';
 export * from './test-services';
+export * from './distributed-stack';

@@ -1,5 +1,6 @@
 // The public surface of @magicvideo/shared. The test harness is a separate entry:
 // @magicvideo/shared/testing (libs/shared/src/testing/index.ts).
+export * from './api';
 export * from './config';
 export * from './contracts';
 export * from './health';

@@ -1,0 +1,3 @@
+export * from './api-keys';
+export * from './idempotency';
+export * from './rate-limiter';

@@ -27,6 +27,12 @@ export interface SessionOptions {
   logger?: SessionLogger;
   /** The parsed contract; the one @magicvideo/shared ships when left out. */
   contract?: ModelFolderContract;
+  /**
+   * Test knob, never for production: every model run takes at least this long, the session
+   * thread sleeping the rest (SessionThreadOptions.minRunMs). Workers pass DEBUG_MODEL_CALL_MIN_MS,
+   * so a test can make one model call outlast the BullMQ lock.
+   */
+  minRunMs?: number;
 }
 
 /** A loaded model folder (DESIGN.md §5): manifest, tokenizer, one onnxruntime session per model. */
@@ -166,7 +172,9 @@ class OnnxModelFolder implements ModelFolder {
     }
     for (const [position, provider] of providers.entries()) {
       try {
-        this.thread ??= new SessionThread();
+        this.thread ??= new SessionThread(
+          this.options.minRunMs === undefined ? {} : { minRunMs: this.options.minRunMs },
+        );
         const session = await this.thread.createSession(path, {
           executionProviders: [provider],
           ...(this.options.intraOpNumThreads !== undefined && {

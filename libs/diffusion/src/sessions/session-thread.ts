@@ -62,6 +62,13 @@ const { parentPort, workerData } = require('node:worker_threads');
 const ort = require(workerData.onnxruntimePath);
 const sessions = new Map();
 let nextHandle = 1;
+const minRunMs = workerData.minRunMs;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+// The test knob of SessionThreadOptions.minRunMs: this thread sleeps, the caller's does not.
+function holdThreadUntil(deadline) {
+  const remaining = deadline - performance.now();
+  if (remaining > 0) Atomics.wait(sleeper, 0, 0, remaining);
+}
 const describe = (values) => values.map((value) =>
   value.isTensor ? { name: value.name, isTensor: true, type: value.type, shape: [...value.shape] } : { name: value.name, isTensor: false });
 async function handle(request) {
@@ -80,7 +87,9 @@ async function handle(request) {
   }
   const feeds = {};
   for (const [name, feed] of Object.entries(request.feeds)) feeds[name] = new ort.Tensor(feed.type, feed.data, feed.dims);
+  const started = performance.now();
   const results = await session.run(feeds);
+  if (minRunMs > 0) holdThreadUntil(started + minRunMs);
   const outputs = {};
   const buffers = new Set();
   for (const [name, tensor] of Object.entries(results)) {
@@ -117,6 +126,16 @@ export class SessionThreadError extends Error {
   }
 }
 
+export interface SessionThreadOptions {
+  /**
+   * Test knob (a simulated slow model): every run takes at least this many milliseconds, by
+   * blocking the session thread with Atomics.wait after the graph ran. The calling thread stays
+   * free, exactly as with a slow real model; the workers' lock test uses it to make one model
+   * call outlast BullMQ's lockDuration. 0 or unset in production.
+   */
+  minRunMs?: number;
+}
+
 /** One worker thread holding any number of sessions; runs are queued on it in call order. */
 export class SessionThread {
   private readonly worker: Worker;
@@ -127,10 +146,14 @@ export class SessionThread {
   private nextId = 1;
   private failure: Error | undefined;
 
-  constructor() {
+  constructor(options: SessionThreadOptions = {}) {
+    const minRunMs = options.minRunMs ?? 0;
+    if (!(Number.isFinite(minRunMs) && minRunMs >= 0)) {
+      throw new RangeError(`minRunMs must be a non-negative number of milliseconds, got ${minRunMs}`);
+    }
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { onnxruntimePath: onnxruntimeEntry() },
+      workerData: { onnxruntimePath: onnxruntimeEntry(), minRunMs },
     });
     this.worker.unref();
     this.worker.on('message', (reply: Reply) => this.settle(reply));

@@ -101,14 +101,52 @@ describe('readApiConfig', () => {
 });
 
 describe('readWorkerConfig', () => {
-  it('adds the health port, concurrency and optional models folder', () => {
-    const config = readWorkerConfig({ ...minimal, HEALTH_PORT: '9100', WORKER_CONCURRENCY: '2', MODELS_DIR: '/models' });
-    expect(config).toMatchObject({ healthPort: 9100, concurrency: 2, modelsDir: '/models', queuePrefix: '{mv}' });
-    expect(readWorkerConfig(minimal)).toMatchObject({ healthPort: 8081, concurrency: 1, modelsDir: undefined });
+  const worker = { ...minimal, MODELS_DIR: '/models' };
+
+  it('adds the health port, concurrency, the models folder and the BullMQ lock settings', () => {
+    const config = readWorkerConfig({
+      ...worker,
+      HEALTH_PORT: '9100',
+      WORKER_CONCURRENCY: '2',
+      LOCK_DURATION_MS: '60000',
+      STALLED_INTERVAL_MS: '30000',
+      MAX_STALLED_COUNT: '0',
+      ORT_INTRA_OP_THREADS: '2',
+      DEBUG_MODEL_CALL_MIN_MS: '1500',
+    });
+    expect(config).toMatchObject({
+      healthPort: 9100,
+      concurrency: 2,
+      modelsDir: '/models',
+      queuePrefix: '{mv}',
+      lockDurationMs: 60_000,
+      stalledIntervalMs: 30_000,
+      maxStalledCount: 0,
+      ortIntraOpThreads: 2,
+      debugModelCallMinMs: 1500,
+    });
   });
 
-  it('rejects a zero concurrency and does not read PORT', () => {
-    const error = configErrorOf(() => readWorkerConfig({ ...minimal, WORKER_CONCURRENCY: '0', PORT: 'nonsense' }));
-    expect(error.issues.map((issue) => issue.variable)).toEqual(['WORKER_CONCURRENCY']);
+  it('leaves the lock to the stage, and thread count and the slow-call knob unset, by default', () => {
+    expect(readWorkerConfig(worker)).toMatchObject({
+      healthPort: 8081,
+      concurrency: 1,
+      lockDurationMs: undefined,
+      stalledIntervalMs: undefined,
+      maxStalledCount: 2,
+      ortIntraOpThreads: undefined,
+      debugModelCallMinMs: undefined,
+    });
+  });
+
+  it('requires MODELS_DIR, saying what to set', () => {
+    const error = configErrorOf(() => readWorkerConfig(minimal));
+    expect(error.issues.map((issue) => issue.variable)).toEqual(['MODELS_DIR']);
+    expect(error.message).toContain('MODELS_DIR: expected the model folder (for example assets/models/magicvideo-tiny), it is not set');
+  });
+
+  it('rejects a zero concurrency or lock duration and does not read PORT', () => {
+    const error = configErrorOf(() => readWorkerConfig({ ...worker, WORKER_CONCURRENCY: '0', LOCK_DURATION_MS: '0', PORT: 'nonsense' }));
+    expect(error.issues.map((issue) => issue.variable)).toEqual(['WORKER_CONCURRENCY', 'LOCK_DURATION_MS']);
   });
 });

@@ -46,11 +46,19 @@ const apiVariables = {
   PORT: envVariable('a TCP port (0-65535)', port(3000)),
 };
 
+const optionalPositiveInt = z.coerce.number().int().positive().optional();
+
 const workerVariables = {
   ...commonVariables,
   HEALTH_PORT: envVariable('a TCP port (0-65535)', port(8081)),
   WORKER_CONCURRENCY: envVariable('a positive integer', positiveInt(1)),
-  MODELS_DIR: envVariable('a directory path', z.string().min(1).optional()),
+  MODELS_DIR: envVariable('the model folder (for example assets/models/magicvideo-tiny)', z.string().min(1)),
+  // Unset: the stage's own lock duration (runStageWorker's definition), and a stalled check as often.
+  LOCK_DURATION_MS: envVariable('a positive integer of milliseconds (BullMQ lockDuration)', optionalPositiveInt),
+  STALLED_INTERVAL_MS: envVariable('a positive integer of milliseconds (BullMQ stalledInterval)', optionalPositiveInt),
+  MAX_STALLED_COUNT: envVariable('a non-negative integer (stalls before a job fails)', z.coerce.number().int().min(0).default(2)),
+  ORT_INTRA_OP_THREADS: envVariable('a positive integer (onnxruntime threads per model call)', optionalPositiveInt),
+  DEBUG_MODEL_CALL_MIN_MS: envVariable('a positive integer of milliseconds (tests only)', optionalPositiveInt),
 };
 
 export interface S3Config {
@@ -81,7 +89,20 @@ export interface ApiConfig extends CommonConfig {
 export interface WorkerConfig extends CommonConfig {
   healthPort: number;
   concurrency: number;
-  modelsDir: string | undefined;
+  modelsDir: string;
+  /** BullMQ lockDuration; undefined means the stage's own default. */
+  lockDurationMs: number | undefined;
+  /** BullMQ stalledInterval; undefined means the lock duration. */
+  stalledIntervalMs: number | undefined;
+  /** Stalls a job survives before BullMQ fails it (a worker killed mid-stage is one stall). */
+  maxStalledCount: number;
+  /** onnxruntime intra-op threads; undefined lets onnxruntime choose. */
+  ortIntraOpThreads: number | undefined;
+  /**
+   * Test knob: every model call lasts at least this long, its session thread sleeping the rest,
+   * so a test can make one call outlast the lock. Never set in production.
+   */
+  debugModelCallMinMs: number | undefined;
 }
 
 function commonConfig(values: EnvValues<typeof commonVariables>): CommonConfig {
@@ -118,6 +139,11 @@ export function readWorkerConfig(env: Environment): WorkerConfig {
     healthPort: values.HEALTH_PORT,
     concurrency: values.WORKER_CONCURRENCY,
     modelsDir: values.MODELS_DIR,
+    lockDurationMs: values.LOCK_DURATION_MS,
+    stalledIntervalMs: values.STALLED_INTERVAL_MS,
+    maxStalledCount: values.MAX_STALLED_COUNT,
+    ortIntraOpThreads: values.ORT_INTRA_OP_THREADS,
+    debugModelCallMinMs: values.DEBUG_MODEL_CALL_MIN_MS,
   };
 }
 

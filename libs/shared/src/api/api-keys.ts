@@ -52,8 +52,9 @@ export function parseApiKeysFile(json: string): ApiKeyEntry[] {
   let document: unknown;
   try {
     document = JSON.parse(json);
-  } catch (error) {
-    throw new InvalidApiKeysError(`not JSON: ${(error as Error).message}`);
+  } catch {
+    // V8's message quotes the text around the fault, which may be a key in clear: say less.
+    throw new InvalidApiKeysError('not valid JSON');
   }
   const parsed = apiKeysFileSchema.safeParse(document);
   if (!parsed.success) {

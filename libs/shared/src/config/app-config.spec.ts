@@ -1,8 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashApiKey } from '../api/api-keys';
 import { readApiConfig, readWorkerConfig } from './app-config';
 import { ConfigError } from './config-error';
 
 const minimal = { REDIS_URL: 'redis://localhost:6379', S3_BUCKET: 'magicvideo' };
+const apiMinimal = { ...minimal, API_KEYS: 'team-a:secret-a', MODELS_DIR: '/models/tiny' };
 
 function configErrorOf(read: () => unknown): ConfigError {
   try {
@@ -16,8 +21,18 @@ function configErrorOf(read: () => unknown): ConfigError {
 
 describe('readApiConfig', () => {
   it('applies the documented defaults to a minimal environment', () => {
-    expect(readApiConfig(minimal)).toEqual({
+    expect(readApiConfig(apiMinimal)).toEqual({
       port: 3000,
+      apiKeys: [{ id: 'team-a', sha256: hashApiKey('secret-a') }],
+      modelsDir: '/models/tiny',
+      rateLimitPerMinute: 60,
+      rateLimitBurst: 10,
+      bodyLimitBytes: 1_048_576,
+      uploadLimitBytes: 20_971_520,
+      presignExpirySeconds: 3600,
+      stageAttempts: 3,
+      stageBackoffMs: 2000,
+      idempotencyTtlSeconds: 86_400,
       redisUrl: 'redis://localhost:6379',
       s3: {
         endpoint: undefined,
@@ -36,7 +51,7 @@ describe('readApiConfig', () => {
 
   it('reads every variable when set', () => {
     const config = readApiConfig({
-      ...minimal,
+      ...apiMinimal,
       PORT: '8080',
       REDIS_URL: 'rediss://user:pw@redis.internal:6380/2',
       S3_ENDPOINT: 'http://127.0.0.1:9000',
@@ -49,6 +64,14 @@ describe('readApiConfig', () => {
       LOG_LEVEL: 'debug',
       NODE_ENV: 'development',
       SHUTDOWN_GRACE_MS: '5000',
+      RATE_LIMIT_PER_MINUTE: '120',
+      RATE_LIMIT_BURST: '4',
+      BODY_LIMIT_BYTES: '2048',
+      UPLOAD_LIMIT_BYTES: '4096',
+      PRESIGN_EXPIRY_SECONDS: '600',
+      STAGE_ATTEMPTS: '5',
+      STAGE_BACKOFF_MS: '100',
+      IDEMPOTENCY_TTL_SECONDS: '60',
     });
     expect(config.port).toBe(8080);
     expect(config.redisUrl).toBe('rediss://user:pw@redis.internal:6380/2');
@@ -64,10 +87,20 @@ describe('readApiConfig', () => {
     expect(config.logLevel).toBe('debug');
     expect(config.nodeEnv).toBe('development');
     expect(config.shutdownGraceMs).toBe(5000);
+    expect(config).toMatchObject({
+      rateLimitPerMinute: 120,
+      rateLimitBurst: 4,
+      bodyLimitBytes: 2048,
+      uploadLimitBytes: 4096,
+      presignExpirySeconds: 600,
+      stageAttempts: 5,
+      stageBackoffMs: 100,
+      idempotencyTtlSeconds: 60,
+    });
   });
 
   it('names the variable, what was expected and what it got', () => {
-    const error = configErrorOf(() => readApiConfig({ ...minimal, REDIS_URL: 'notaurl' }));
+    const error = configErrorOf(() => readApiConfig({ ...apiMinimal, REDIS_URL: 'notaurl' }));
     expect(error.message).toContain('REDIS_URL: expected a redis:// or rediss:// URL, got "notaurl"');
   });
 
@@ -76,27 +109,107 @@ describe('readApiConfig', () => {
       readApiConfig({ REDIS_URL: 'http://localhost', PORT: '70000', QUEUE_PREFIX: 'bull', S3_FORCE_PATH_STYLE: 'maybe' }),
     );
     expect(error.issues.map((issue) => issue.variable).sort()).toEqual(
-      ['PORT', 'QUEUE_PREFIX', 'REDIS_URL', 'S3_BUCKET', 'S3_FORCE_PATH_STYLE'].sort(),
+      ['API_KEYS', 'MODELS_DIR', 'PORT', 'QUEUE_PREFIX', 'REDIS_URL', 'S3_BUCKET', 'S3_FORCE_PATH_STYLE'].sort(),
     );
     expect(error.message).toContain('S3_BUCKET: expected a bucket name (3-63 of a-z 0-9 . -), it is not set');
     expect(error.message).toContain('QUEUE_PREFIX: expected a Redis key prefix with a non-empty hash tag');
   });
 
   it('masks the password of a URL it echoes', () => {
-    const error = configErrorOf(() => readApiConfig({ ...minimal, REDIS_URL: 'http://:hunter2@redis.internal:6379' }));
+    const error = configErrorOf(() => readApiConfig({ ...apiMinimal, REDIS_URL: 'http://:hunter2@redis.internal:6379' }));
     expect(error.message).toContain('got "http://:***@redis.internal:6379"');
     expect(error.message).not.toContain('hunter2');
   });
 
   it('treats an empty variable as unset', () => {
-    expect(readApiConfig({ ...minimal, PORT: '' }).port).toBe(3000);
+    expect(readApiConfig({ ...apiMinimal, PORT: '' }).port).toBe(3000);
   });
 
   it('rejects an access key without its secret', () => {
-    const error = configErrorOf(() => readApiConfig({ ...minimal, S3_ACCESS_KEY_ID: 'key' }));
+    const error = configErrorOf(() => readApiConfig({ ...apiMinimal, S3_ACCESS_KEY_ID: 'key' }));
     expect(error.issues).toEqual([
       { variable: 'S3_SECRET_ACCESS_KEY', expected: 'a value, because S3_ACCESS_KEY_ID is set', received: undefined },
     ]);
+  });
+});
+
+describe('readApiConfig: API keys', () => {
+  let folder: string;
+  const keysFile = async (name: string, content: string): Promise<string> => {
+    const file = path.join(folder, name);
+    await writeFile(file, content);
+    return file;
+  };
+  beforeAll(async () => {
+    folder = await mkdtemp(path.join(tmpdir(), 'mv-api-keys-'));
+  });
+  afterAll(async () => {
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  it('requires API_KEYS or API_KEYS_FILE', () => {
+    const error = configErrorOf(() => readApiConfig({ ...minimal, MODELS_DIR: '/models/tiny' }));
+    expect(error.issues).toEqual([
+      { variable: 'API_KEYS', expected: 'API_KEYS or API_KEYS_FILE to be set (at least one)', received: undefined },
+    ]);
+  });
+
+  it('merges the variable and the file, hashing keys given in clear', async () => {
+    const file = await keysFile(
+      'merged.json',
+      JSON.stringify([
+        { id: 'team-b', sha256: hashApiKey('secret-b').toUpperCase() },
+        { id: 'team-c', key: 'secret-c' },
+      ]),
+    );
+    const config = readApiConfig({ ...apiMinimal, API_KEYS_FILE: file });
+    expect(config.apiKeys).toEqual([
+      { id: 'team-a', sha256: hashApiKey('secret-a') },
+      { id: 'team-b', sha256: hashApiKey('secret-b') },
+      { id: 'team-c', sha256: hashApiKey('secret-c') },
+    ]);
+  });
+
+  it('reads the file alone', async () => {
+    const file = await keysFile('alone.json', JSON.stringify([{ id: 'team-b', key: 'secret-b' }]));
+    const config = readApiConfig({ ...minimal, MODELS_DIR: '/models/tiny', API_KEYS_FILE: file });
+    expect(config.apiKeys).toEqual([{ id: 'team-b', sha256: hashApiKey('secret-b') }]);
+  });
+
+  it('hides the keys of a malformed API_KEYS and says what is wrong', () => {
+    const error = configErrorOf(() => readApiConfig({ ...apiMinimal, API_KEYS: 'team-a:hunter2,team-a:other' }));
+    expect(error.issues).toHaveLength(1);
+    expect(error.message).toContain('API_KEYS: expected comma-separated id:key pairs (id "team-a" appears twice)');
+    expect(error.message).toContain('<hidden, 27 characters>');
+    expect(error.message).not.toContain('hunter2');
+  });
+
+  it('names an unreadable or malformed keys file without echoing its content', async () => {
+    const missing = path.join(folder, 'missing.json');
+    expect(configErrorOf(() => readApiConfig({ ...apiMinimal, API_KEYS_FILE: missing })).message).toContain(
+      `API_KEYS_FILE: expected a readable JSON file [{ "id", "sha256" }] (ENOENT`,
+    );
+    const broken = await keysFile('broken.json', '[{ "id": "team-b", "key": hunter2 }]');
+    const error = configErrorOf(() => readApiConfig({ ...apiMinimal, API_KEYS_FILE: broken }));
+    expect(error.message).toContain('(not valid JSON)');
+    expect(error.message).not.toContain('hunter2');
+  });
+
+  it('refuses an id that appears in both the variable and the file', async () => {
+    const file = await keysFile('clash.json', JSON.stringify([{ id: 'team-a', key: 'another' }]));
+    const error = configErrorOf(() => readApiConfig({ ...apiMinimal, API_KEYS_FILE: file }));
+    expect(error.issues.map((issue) => issue.variable)).toEqual(['API_KEYS_FILE']);
+    expect(error.message).toContain('id "team-a" appears twice');
+  });
+
+  it('reports key problems together with the other bad variables', () => {
+    const error = configErrorOf(() => readApiConfig({ ...apiMinimal, API_KEYS: 'no-colon', PORT: '-1' }));
+    expect(error.issues.map((issue) => issue.variable).sort()).toEqual(['API_KEYS', 'PORT']);
+  });
+
+  it('rejects a presign expiry beyond the 7 days SigV4 allows', () => {
+    const error = configErrorOf(() => readApiConfig({ ...apiMinimal, PRESIGN_EXPIRY_SECONDS: '604801' }));
+    expect(error.issues.map((issue) => issue.variable)).toEqual(['PRESIGN_EXPIRY_SECONDS']);
   });
 });
 

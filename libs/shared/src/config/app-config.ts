@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { type ApiKeyEntry, mergeApiKeyEntries, parseApiKeysFile, parseApiKeysVariable } from '../api/api-keys';
 import { DEFAULT_QUEUE_PREFIX, isValidQueuePrefix } from '../contracts/redis-prefix';
+import { ConfigError, type ConfigIssue } from './config-error';
 import { type Environment, type EnvValues, envVariable, parseEnvironment } from './env-schema';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -41,9 +44,28 @@ const commonVariables = {
   SHUTDOWN_GRACE_MS: envVariable('a positive integer of milliseconds', positiveInt(30_000)),
 };
 
+const MIB = 1024 * 1024;
+/** SigV4 presigned URLs live at most 7 days. */
+const MAX_PRESIGN_EXPIRY_SECONDS = 7 * 24 * 3600;
+
 const apiVariables = {
   ...commonVariables,
   PORT: envVariable('a TCP port (0-65535)', port(3000)),
+  // API_KEYS and API_KEYS_FILE are parsed by readApiKeys (at least one of them, with detailed errors).
+  API_KEYS: envVariable('comma-separated id:key pairs (development and tests)', z.string().optional(), { sensitive: true }),
+  API_KEYS_FILE: envVariable('the path of a JSON file [{ "id", "sha256" }]', z.string().optional()),
+  MODELS_DIR: envVariable('the model folder whose model_index.json requests are validated against', z.string().min(1)),
+  RATE_LIMIT_PER_MINUTE: envVariable('a positive integer of POST /v1/videos per minute per key', positiveInt(60)),
+  RATE_LIMIT_BURST: envVariable('a positive integer of requests a key may send at once', positiveInt(10)),
+  BODY_LIMIT_BYTES: envVariable('a positive integer of bytes (JSON bodies)', positiveInt(MIB)),
+  UPLOAD_LIMIT_BYTES: envVariable('a positive integer of bytes (an init image or video)', positiveInt(20 * MIB)),
+  PRESIGN_EXPIRY_SECONDS: envVariable(
+    `a positive integer of seconds, at most ${MAX_PRESIGN_EXPIRY_SECONDS}`,
+    z.coerce.number().int().positive().max(MAX_PRESIGN_EXPIRY_SECONDS).default(3600),
+  ),
+  STAGE_ATTEMPTS: envVariable('a positive integer (tries per stage, the first included)', positiveInt(3)),
+  STAGE_BACKOFF_MS: envVariable('a positive integer of milliseconds (first retry delay, doubling)', positiveInt(2000)),
+  IDEMPOTENCY_TTL_SECONDS: envVariable('a positive integer of seconds', positiveInt(86_400)),
 };
 
 const optionalPositiveInt = z.coerce.number().int().positive().optional();
@@ -84,6 +106,17 @@ export interface CommonConfig {
 
 export interface ApiConfig extends CommonConfig {
   port: number;
+  /** From API_KEYS and API_KEYS_FILE together, hashed; never a key in clear. */
+  apiKeys: ApiKeyEntry[];
+  modelsDir: string;
+  rateLimitPerMinute: number;
+  rateLimitBurst: number;
+  bodyLimitBytes: number;
+  uploadLimitBytes: number;
+  presignExpirySeconds: number;
+  stageAttempts: number;
+  stageBackoffMs: number;
+  idempotencyTtlSeconds: number;
 }
 
 export interface WorkerConfig extends CommonConfig {
@@ -127,8 +160,69 @@ function commonConfig(values: EnvValues<typeof commonVariables>): CommonConfig {
 
 /** Reads the API's configuration; throws ConfigError naming every bad variable. */
 export function readApiConfig(env: Environment): ApiConfig {
-  const values = parseEnvironment(withCredentialPairCheck(apiVariables, env), env);
-  return { ...commonConfig(values), port: values.PORT };
+  const apiKeys = readApiKeys(env);
+  let values: EnvValues<typeof apiVariables>;
+  try {
+    values = parseEnvironment(withCredentialPairCheck(apiVariables, env), env);
+  } catch (error) {
+    // One error naming every bad variable, the API keys' included.
+    if (error instanceof ConfigError && 'issues' in apiKeys) throw new ConfigError([...error.issues, ...apiKeys.issues]);
+    throw error;
+  }
+  if ('issues' in apiKeys) throw new ConfigError(apiKeys.issues);
+  return {
+    ...commonConfig(values),
+    port: values.PORT,
+    apiKeys: apiKeys.entries,
+    modelsDir: values.MODELS_DIR,
+    rateLimitPerMinute: values.RATE_LIMIT_PER_MINUTE,
+    rateLimitBurst: values.RATE_LIMIT_BURST,
+    bodyLimitBytes: values.BODY_LIMIT_BYTES,
+    uploadLimitBytes: values.UPLOAD_LIMIT_BYTES,
+    presignExpirySeconds: values.PRESIGN_EXPIRY_SECONDS,
+    stageAttempts: values.STAGE_ATTEMPTS,
+    stageBackoffMs: values.STAGE_BACKOFF_MS,
+    idempotencyTtlSeconds: values.IDEMPOTENCY_TTL_SECONDS,
+  };
+}
+
+/**
+ * API_KEYS and API_KEYS_FILE, merged (ids unique across both). At least one is required: an API
+ * without keys would either refuse everyone or, worse, let everyone in. The file is read
+ * synchronously because configuration is read once, at start, before serving.
+ */
+function readApiKeys(env: Environment): { entries: ApiKeyEntry[] } | { issues: ConfigIssue[] } {
+  const variable = env.API_KEYS || undefined;
+  const file = env.API_KEYS_FILE || undefined;
+  if (variable === undefined && file === undefined) {
+    const expected = 'API_KEYS or API_KEYS_FILE to be set (at least one)';
+    return { issues: [{ variable: 'API_KEYS', expected, received: undefined }] };
+  }
+  const issues: ConfigIssue[] = [];
+  const sources: ApiKeyEntry[][] = [];
+  if (variable !== undefined) {
+    try {
+      sources.push(parseApiKeysVariable(variable));
+    } catch (error) {
+      const expected = `comma-separated id:key pairs (${(error as Error).message})`;
+      issues.push({ variable: 'API_KEYS', expected, received: `<hidden, ${variable.length} characters>` });
+    }
+  }
+  if (file !== undefined) {
+    try {
+      sources.push(parseApiKeysFile(readFileSync(file, 'utf8')));
+    } catch (error) {
+      const expected = `a readable JSON file [{ "id", "sha256" }] (${(error as Error).message})`;
+      issues.push({ variable: 'API_KEYS_FILE', expected, received: file });
+    }
+  }
+  if (issues.length > 0) return { issues };
+  try {
+    return { entries: mergeApiKeyEntries(...sources) };
+  } catch (error) {
+    const expected = `ids and keys unique across API_KEYS and API_KEYS_FILE (${(error as Error).message})`;
+    return { issues: [{ variable: 'API_KEYS_FILE', expected, received: file }] };
+  }
 }
 
 /** Reads a stage worker's configuration; throws ConfigError naming every bad variable. */

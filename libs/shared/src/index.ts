@@ -4,6 +4,7 @@ export * from './api';
 export * from './config';
 export * from './contracts';
 export * from './health';
+export * from './jobs';
 export * from './lifecycle';
 export * from './logging';
 export * from './model-folder/contract';

@@ -8,11 +8,15 @@ export const ARTIFACT_FILES = {
   keyframes: 'keyframes.safetensors',
   interp: 'interp.safetensors',
   frames: 'frames.safetensors',
+  /** the SR stage's output frames, uint8 [N,H',W',3]; decode keeps frames.safetensors, so each stage writes only its own keys */
+  srFrames: 'sr_frames.safetensors',
   preview: 'preview.gif',
   videoMp4: 'video.mp4',
   videoWebm: 'video.webm',
   videoGif: 'video.gif',
   job: 'job.json',
+  /** the uploaded init image or video (image-to-video, editing), raw bytes; its content type is in the object's metadata */
+  init: 'init.bin',
 } as const;
 export type ArtifactName = keyof typeof ARTIFACT_FILES;
 

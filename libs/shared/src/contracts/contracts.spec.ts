@@ -48,7 +48,8 @@ describe('artifact keys', () => {
     expect(videoPrefix('abc')).toBe('videos/abc/');
     expect(Object.values(ARTIFACT_FILES)).toEqual([
       'request.json', 'text.safetensors', 'keyframes.safetensors', 'interp.safetensors',
-      'frames.safetensors', 'preview.gif', 'video.mp4', 'video.webm', 'video.gif', 'job.json',
+      'frames.safetensors', 'sr_frames.safetensors', 'preview.gif', 'video.mp4', 'video.webm', 'video.gif', 'job.json',
+      'init.bin',
     ]);
   });
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ARTIFACT_FILES, type ArtifactName } from '../contracts/artifact-keys';
 import { STAGE_NAMES, type StageName } from '../contracts/queue-names';
+import { resolvedGenerationRequestSchema } from './stage-job';
 
 /**
  * The public record of one video (DESIGN.md §3: what users see comes from this record, never
@@ -62,7 +63,7 @@ export const videoRecordSchema = z.strictObject({
   /** 0..1 over the whole flow, every stage weighted equally */
   progress: z.number().min(0).max(1),
   /** the resolved request (every default filled in, the seed included): what request.json holds */
-  request: z.looseObject({ seed: z.number() }),
+  request: resolvedGenerationRequestSchema,
   /** S3 keys of the artifacts written so far */
   outputs: z.partialRecord(z.enum(artifactNames), z.string()),
   error: videoErrorSchema.optional(),

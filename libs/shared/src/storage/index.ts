@@ -1,1 +1,2 @@
 export * from './s3-client';
+export * from './artifact-store';

@@ -1,0 +1,342 @@
+import type { Redis } from 'ioredis';
+import { assertVideoId, VIDEO_ID_PATTERN } from '../contracts/artifact-keys';
+import type { ArtifactStore } from '../storage/artifact-store';
+import { videoEventSchema, type StoredVideoEvent, type VideoEvent } from './video-events';
+import { decodeListCursor, encodeListCursor, isAfterPosition, type VideoListPosition } from './video-list-cursor';
+import { isTerminalStatus, videoRecordSchema, type VideoRecord, type VideoStatus } from './video-record';
+import { CorruptVideoData, InvalidEventId, VideoAlreadyExists, VideoNotFound, VideoUpdateConflict } from './video-store-errors';
+import type { VideoTransitionResult } from './video-transitions';
+
+export interface VideoStoreOptions {
+  /** an ioredis commands connection (shared with the rest of the process) */
+  redis: Redis;
+  /** the queue prefix, e.g. `{mv}`: every key starts with it, so they share its hash tag */
+  prefix: string;
+  artifacts: ArtifactStore;
+  /** seconds a terminal record stays in Redis (default 7 days); job.json on S3 serves it after */
+  terminalTtlSeconds?: number;
+  /** events kept per video stream (XADD MAXLEN ~), default 10000 */
+  maxEvents?: number;
+}
+
+export interface VideoListOptions {
+  /** 1..100 */
+  limit: number;
+  cursor?: string;
+  status?: VideoStatus;
+}
+
+const DEFAULT_TERMINAL_TTL_SECONDS = 7 * 24 * 3600;
+const DEFAULT_MAX_EVENTS = 10_000;
+/** read-modify-write attempts before an update gives up (each conflict means another writer got in first) */
+const MAX_UPDATE_ATTEMPTS = 100;
+/** job.json rewrites when concurrent updates keep landing (see persistSnapshot) */
+const MAX_SNAPSHOT_WRITES = 5;
+const STREAM_ID_PATTERN = /^\d{1,20}(-\d{1,20})?$/;
+
+/**
+ * Creates the record, its first event and its owner index entry, unless the record exists.
+ * KEYS: record, events, owner index. ARGV: record JSON, max events, event entry, score, id.
+ */
+const CREATE_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
+return {id}
+`;
+
+/**
+ * Compare-and-set of the record plus its events, in one atomic step: the record is replaced only
+ * if it is still exactly what the transition read. Returns -1 when the record is missing, 0 on a
+ * conflict, else the new stream ids.
+ * KEYS: record, events. ARGV: expected JSON, new JSON, TTL seconds (0: none), max events, entries…
+ */
+const UPDATE_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+if not current then return -1 end
+if current ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+local ids = {}
+for i = 5, #ARGV do
+  ids[#ids + 1] = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'e', ARGV[i])
+end
+local ttl = tonumber(ARGV[3])
+if ttl > 0 then
+  redis.call('EXPIRE', KEYS[1], ttl)
+  redis.call('EXPIRE', KEYS[2], ttl)
+end
+return ids
+`;
+
+/**
+ * The video records (DESIGN.md §3: the public status is our own record, driven by the workers
+ * and the API) and each video's event stream, in Redis, with job.json on S3 as the durable copy.
+ *
+ * Updates are optimistic: read the record, apply a pure transition, then a Lua compare-and-set
+ * replaces it and appends the transition's events in one step, or reports that another writer got
+ * in first and the update runs again on the newer record. A script rather than WATCH/MULTI/EXEC,
+ * because WATCH is per connection: on the shared commands connection one caller's EXEC would
+ * clear another caller's WATCH and let a lost update through.
+ */
+export class VideoStore {
+  private readonly redis: Redis;
+  private readonly prefix: string;
+  private readonly artifacts: ArtifactStore;
+  private readonly terminalTtlSeconds: number;
+  private readonly maxEvents: number;
+
+  constructor(options: VideoStoreOptions) {
+    this.redis = options.redis;
+    this.prefix = options.prefix;
+    this.artifacts = options.artifacts;
+    this.terminalTtlSeconds = options.terminalTtlSeconds ?? DEFAULT_TERMINAL_TTL_SECONDS;
+    this.maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
+  }
+
+  /** Writes a new record (fails with VideoAlreadyExists if the id exists), its `status: queued` event, the owner index entry, and job.json on S3. */
+  async create(record: VideoRecord): Promise<StoredVideoEvent[]> {
+    assertVideoId(record.id);
+    const event: VideoEvent = { type: 'status', status: record.status, stage: record.stage };
+    const created: VideoRecord = videoRecordSchema.parse({ ...record, sequence: record.sequence + 1 });
+    const entry = streamEntry(created.sequence, created.updatedAt, event);
+    const reply = await this.redis.eval(
+      CREATE_SCRIPT,
+      3,
+      this.recordKey(created.id),
+      this.eventsKey(created.id),
+      this.ownerKey(created.owner),
+      JSON.stringify(created),
+      this.maxEvents,
+      entry,
+      Date.parse(created.createdAt),
+      created.id,
+    );
+    if (!Array.isArray(reply)) throw new VideoAlreadyExists(created.id);
+    await this.persistSnapshot(created);
+    return [{ id: String(reply[0]), videoId: created.id, sequence: created.sequence, at: created.updatedAt, event }];
+  }
+
+  /** Redis first; else job.json from S3 (a record that expired from Redis); undefined when neither has it. */
+  async get(videoId: string): Promise<VideoRecord | undefined> {
+    if (!VIDEO_ID_PATTERN.test(videoId)) return undefined;
+    const raw = await this.redis.get(this.recordKey(videoId));
+    if (raw !== null) return parseRecord(videoId, raw);
+    return this.artifacts.getJson(videoId, 'job', videoRecordSchema);
+  }
+
+  /**
+   * Atomic read-modify-write: applies a transition to the latest record and appends its events
+   * (sequence numbers assigned here) in the same step; retried when another writer got in
+   * first. Null when the transition changes nothing; VideoNotFound when the record is not in
+   * Redis. job.json is rewritten when the status or a stage's state changed, not on every
+   * progress step; a terminal record gets the TTL.
+   */
+  async update(
+    videoId: string,
+    transition: (record: VideoRecord) => VideoTransitionResult | null,
+  ): Promise<{ record: VideoRecord; events: StoredVideoEvent[] } | null> {
+    assertVideoId(videoId);
+    for (let attempt = 1; attempt <= MAX_UPDATE_ATTEMPTS; attempt += 1) {
+      const raw = await this.redis.get(this.recordKey(videoId));
+      if (raw === null) throw new VideoNotFound(videoId);
+      const before = parseRecord(videoId, raw);
+      const result = transition(before);
+      if (result === null) return null;
+
+      const stored = result.events.map((event, index) => ({ sequence: before.sequence + index + 1, at: result.record.updatedAt, event }));
+      const after = videoRecordSchema.parse({ ...result.record, sequence: before.sequence + result.events.length });
+      const ttl = isTerminalStatus(after.status) && !isTerminalStatus(before.status) ? this.terminalTtlSeconds : 0;
+      const reply = await this.redis.eval(
+        UPDATE_SCRIPT,
+        2,
+        this.recordKey(videoId),
+        this.eventsKey(videoId),
+        raw,
+        JSON.stringify(after),
+        ttl,
+        this.maxEvents,
+        ...stored.map((entry) => streamEntry(entry.sequence, entry.at, entry.event)),
+      );
+      if (reply === -1) throw new VideoNotFound(videoId);
+      if (!Array.isArray(reply)) continue;
+
+      if (snapshotChanged(before, after)) await this.persistSnapshot(after);
+      return { record: after, events: stored.map((entry, index) => ({ id: String(reply[index]), videoId, ...entry })) };
+    }
+    throw new VideoUpdateConflict(videoId, MAX_UPDATE_ATTEMPTS);
+  }
+
+  /** The owner's videos, newest first; the cursor is opaque (base64url), status filters. limit 1..100. */
+  async list(owner: string, options: VideoListOptions): Promise<{ videos: VideoRecord[]; nextCursor: string | null }> {
+    const limit = Math.trunc(options.limit);
+    if (!(limit >= 1 && limit <= 100)) throw new RangeError(`list limit must be 1..100, got ${options.limit}`);
+    const after = options.cursor === undefined ? undefined : decodeListCursor(options.cursor);
+    const key = this.ownerKey(owner);
+    const found: { record: VideoRecord; position: VideoListPosition }[] = [];
+    // One more than the page, so a next page is promised only when one exists.
+    const wanted = limit + 1;
+    let offset = 0;
+    while (found.length < wanted) {
+      const batch = await this.redis.zrevrangebyscore(key, after === undefined ? '+inf' : after.score, '-inf', 'WITHSCORES', 'LIMIT', offset, wanted);
+      if (batch.length === 0) break;
+      offset += batch.length / 2;
+      const positions: VideoListPosition[] = [];
+      for (let index = 0; index < batch.length; index += 2) {
+        const position = { id: String(batch[index]), score: Number(batch[index + 1]) };
+        if (after === undefined || isAfterPosition(position, after)) positions.push(position);
+      }
+      const records = await this.getMany(positions.map((position) => position.id));
+      for (const [index, record] of records.entries()) {
+        const position = positions[index];
+        if (record === undefined || position === undefined) continue;
+        if (options.status !== undefined && record.status !== options.status) continue;
+        found.push({ record, position });
+      }
+    }
+    const page = found.slice(0, limit);
+    const last = page.at(-1);
+    return { videos: page.map((entry) => entry.record), nextCursor: found.length > limit && last !== undefined ? encodeListCursor(last.position) : null };
+  }
+
+  /** Events after `afterId` (a stream id, exclusive; all when undefined), up to `count`. Throws InvalidEventId for a malformed id. */
+  async readEvents(videoId: string, options: { afterId?: string; count?: number } = {}): Promise<StoredVideoEvent[]> {
+    assertVideoId(videoId);
+    const start = options.afterId === undefined ? '-' : `(${checkEventId(options.afterId)}`;
+    const entries =
+      options.count === undefined
+        ? await this.redis.xrange(this.eventsKey(videoId), start, '+')
+        : await this.redis.xrange(this.eventsKey(videoId), start, '+', 'COUNT', Math.max(1, Math.trunc(options.count)));
+    return entries.map(([id, fields]) => parseStreamEntry(videoId, id, fields));
+  }
+
+  /**
+   * Like readEvents, but waits up to `blockMs` for an event when there is none yet (XREAD BLOCK
+   * on a connection of its own, since a blocked connection serves nobody else; closed when done
+   * or when `signal` aborts, which returns what arrived so far: nothing).
+   */
+  async waitForEvents(videoId: string, options: { afterId?: string; blockMs: number; signal?: AbortSignal; count?: number }): Promise<StoredVideoEvent[]> {
+    const ready = await this.readEvents(videoId, { ...options });
+    if (ready.length > 0 || options.signal?.aborted === true) return ready;
+
+    const start = options.afterId === undefined ? '0-0' : checkEventId(options.afterId);
+    // The commands connection refuses commands while connecting; this one may queue them.
+    const connection = this.redis.duplicate({ enableOfflineQueue: true, connectionName: 'video-store:events' });
+    const onAbort = (): void => connection.disconnect();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const args: (string | number)[] = ['BLOCK', Math.max(1, Math.trunc(options.blockMs))];
+      if (options.count !== undefined) args.unshift('COUNT', Math.max(1, Math.trunc(options.count)));
+      const reply: unknown = await connection.call('XREAD', ...args, 'STREAMS', this.eventsKey(videoId), start);
+      return streamEntriesOfXread(reply).map(([id, fields]) => parseStreamEntry(videoId, id, fields));
+    } catch (error) {
+      // Narrowing thinks `aborted` is still false here; the abort listener may have run since.
+      if (isAborted(options.signal)) return [];
+      throw error;
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+      if (connection.status === 'ready') await connection.quit();
+      else connection.disconnect();
+    }
+  }
+
+  private recordKey(videoId: string): string {
+    return `${this.prefix}:video:${videoId}`;
+  }
+
+  private eventsKey(videoId: string): string {
+    return `${this.prefix}:video:${videoId}:events`;
+  }
+
+  private ownerKey(owner: string): string {
+    return `${this.prefix}:videos-by-owner:${owner}`;
+  }
+
+  private async getMany(videoIds: readonly string[]): Promise<(VideoRecord | undefined)[]> {
+    if (videoIds.length === 0) return [];
+    const raws = await this.redis.mget(...videoIds.map((id) => this.recordKey(id)));
+    return Promise.all(
+      videoIds.map(async (id, index) => {
+        const raw = raws[index];
+        if (raw !== null && raw !== undefined) return parseRecord(id, raw);
+        return this.artifacts.getJson(id, 'job', videoRecordSchema);
+      }),
+    );
+  }
+
+  /**
+   * Writes job.json. Two updates may race to S3 in the opposite order of their commits, so after
+   * each write the committed record is read back and, if the status or a stage's state moved on
+   * meanwhile, written again: the last write is then always followed by a check that saw the
+   * latest state.
+   */
+  private async persistSnapshot(record: VideoRecord): Promise<void> {
+    let written = record;
+    for (let write = 1; write <= MAX_SNAPSHOT_WRITES; write += 1) {
+      await this.artifacts.putJson(written.id, 'job', written);
+      const raw = await this.redis.get(this.recordKey(written.id));
+      if (raw === null) return;
+      const latest = parseRecord(written.id, raw);
+      if (latest.sequence <= written.sequence || !snapshotChanged(written, latest)) return;
+      written = latest;
+    }
+  }
+}
+
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
+function checkEventId(eventId: string): string {
+  if (!STREAM_ID_PATTERN.test(eventId)) throw new InvalidEventId(eventId);
+  return eventId;
+}
+
+function streamEntry(sequence: number, at: string, event: VideoEvent): string {
+  return JSON.stringify({ sequence, at, event });
+}
+
+function parseRecord(videoId: string, raw: string): VideoRecord {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (error) {
+    throw new CorruptVideoData(videoId, `record is not JSON (${(error as Error).message})`);
+  }
+  const parsed = videoRecordSchema.safeParse(value);
+  if (!parsed.success) throw new CorruptVideoData(videoId, `record: ${parsed.error.message}`);
+  return parsed.data;
+}
+
+function parseStreamEntry(videoId: string, id: string, fields: readonly string[]): StoredVideoEvent {
+  const index = fields.indexOf('e');
+  const raw = index === -1 ? undefined : fields[index + 1];
+  if (raw === undefined) throw new CorruptVideoData(videoId, `event ${id} has no field e`);
+  let value: { sequence?: unknown; at?: unknown; event?: unknown };
+  try {
+    value = JSON.parse(raw) as typeof value;
+  } catch (error) {
+    throw new CorruptVideoData(videoId, `event ${id} is not JSON (${(error as Error).message})`);
+  }
+  const event = videoEventSchema.safeParse(value.event);
+  if (!event.success || typeof value.sequence !== 'number' || typeof value.at !== 'string') {
+    throw new CorruptVideoData(videoId, `event ${id} does not match its schema`);
+  }
+  return { id, videoId, sequence: value.sequence, at: value.at, event: event.data };
+}
+
+/**
+ * XREAD's reply for one stream: `[[key, entries]]` in RESP2, or the RESP3 map flattened to
+ * `[key, entries]` (ioredis' legacy reply mapping); null on timeout.
+ */
+function streamEntriesOfXread(reply: unknown): [string, string[]][] {
+  if (!Array.isArray(reply) || reply.length === 0) return [];
+  const entries: unknown = Array.isArray(reply[0]) ? (reply[0] as unknown[])[1] : reply[1];
+  return Array.isArray(entries) ? (entries as [string, string[]][]) : [];
+}
+
+/** Whether job.json should be rewritten: the status or a stage's state changed. */
+function snapshotChanged(before: VideoRecord, after: VideoRecord): boolean {
+  if (before.status !== after.status) return true;
+  return after.stages.some((stage) => before.stageRecords[stage]?.state !== after.stageRecords[stage]?.state);
+}

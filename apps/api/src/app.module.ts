@@ -1,10 +1,21 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import type { DependencyCheck } from '@magicvideo/shared';
+import type { ApiKeyRegistry, DependencyCheck, IdempotencyStore, Logger, RateLimiter, VideoService } from '@magicvideo/shared';
+import { ApiKeyGuard } from './auth/api-key.guard';
 import { HealthController, READINESS_CHECKS } from './health/health.controller';
+import { API_KEY_REGISTRY, IDEMPOTENCY_STORE, LOGGER, RATE_LIMITER, SHUTDOWN_SIGNAL, SUBMISSION_LIMITS, VIDEO_SERVICE } from './tokens';
+import type { SubmissionLimits } from './videos/video-submission';
+import { VideosController } from './videos/videos.controller';
 
 /** The clients the API's modules need, built in main.ts from the validated config. */
 export interface AppDependencies {
   readinessChecks: Record<string, DependencyCheck>;
+  videoService: VideoService;
+  apiKeys: ApiKeyRegistry;
+  idempotency: IdempotencyStore;
+  rateLimiter: RateLimiter;
+  submissionLimits: SubmissionLimits;
+  shutdownSignal: AbortSignal;
+  logger: Logger;
 }
 
 @Module({})
@@ -12,8 +23,18 @@ export class AppModule {
   static register(dependencies: AppDependencies): DynamicModule {
     return {
       module: AppModule,
-      controllers: [HealthController],
-      providers: [{ provide: READINESS_CHECKS, useValue: dependencies.readinessChecks }],
+      controllers: [HealthController, VideosController],
+      providers: [
+        { provide: READINESS_CHECKS, useValue: dependencies.readinessChecks },
+        { provide: VIDEO_SERVICE, useValue: dependencies.videoService },
+        { provide: API_KEY_REGISTRY, useValue: dependencies.apiKeys },
+        { provide: IDEMPOTENCY_STORE, useValue: dependencies.idempotency },
+        { provide: RATE_LIMITER, useValue: dependencies.rateLimiter },
+        { provide: SUBMISSION_LIMITS, useValue: dependencies.submissionLimits },
+        { provide: SHUTDOWN_SIGNAL, useValue: dependencies.shutdownSignal },
+        { provide: LOGGER, useValue: dependencies.logger },
+        ApiKeyGuard,
+      ],
     };
   }
 }

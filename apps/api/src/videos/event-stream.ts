@@ -1,0 +1,45 @@
+import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import { type Logger, videoStreamEvent, type VideoStreamItem } from '@magicvideo/shared';
+
+/** How long a client waits before reconnecting after the connection drops (SSE `retry:`). */
+const RECONNECT_MS = 3_000;
+
+/** One SSE message: `id:` the stream id (Last-Event-ID on reconnect), `event:` its type, `data:` the event as JSON. */
+function sseMessage(item: VideoStreamItem): string {
+  if (item.kind === 'keep-alive') return ': keep-alive\n\n';
+  const data = videoStreamEvent(item.event);
+  return `id: ${data.id}\nevent: ${data.event.type}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/**
+ * Writes the events to the raw response as text/event-stream until they end (the final status),
+ * the client goes away or the server shuts down (`signal`), then ends the response. Waits for
+ * `drain` when the client reads slowly, so a stalled client cannot grow our buffers.
+ */
+export async function writeEventStream(
+  response: ServerResponse,
+  items: AsyncIterable<VideoStreamItem>,
+  signal: AbortSignal,
+  logger: Logger,
+): Promise<void> {
+  response.writeHead(200, {
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-cache, no-transform',
+    Connection: 'keep-alive',
+    // nginx and similar proxies would otherwise buffer the stream
+    'X-Accel-Buffering': 'no',
+  });
+  response.write(`retry: ${RECONNECT_MS}\n\n`);
+  try {
+    for await (const item of items) {
+      if (signal.aborted || response.destroyed) break;
+      if (!response.write(sseMessage(item))) await once(response, 'drain', { signal });
+    }
+  } catch (error) {
+    // the client left or the server is stopping: the stream just ends
+    if (!signal.aborted) logger.error({ err: error }, 'event stream failed');
+  } finally {
+    if (!response.destroyed) response.end();
+  }
+}

@@ -221,7 +221,7 @@ export class VideoStore {
 
     const start = options.afterId === undefined ? '0-0' : checkEventId(options.afterId);
     // The commands connection refuses commands while connecting; this one may queue them.
-    const connection = this.redis.duplicate({ enableOfflineQueue: true, connectionName: 'video-store:events' });
+    const connection = this.redis.duplicate({ enableOfflineQueue: true, connectionName: `video-store:events:${videoId}` });
     const onAbort = (): void => connection.disconnect();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {

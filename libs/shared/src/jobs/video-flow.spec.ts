@@ -1,4 +1,4 @@
-import { FlowProducer, Queue, Worker, type Job } from 'bullmq';
+import { FlowProducer, Queue, Worker, type FlowJob, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STAGE_NAMES, type StageName } from '../contracts/queue-names';
@@ -33,7 +33,7 @@ describe('buildVideoFlow', () => {
     const firstInputs = { request: 'videos/v1/request.json', init: 'videos/v1/init.bin' };
     const flow = buildVideoFlow({ videoId: 'v1', stages, params, firstInputs, attempts: 3, backoffMs: 500, queuePrefix: '{mv}' });
 
-    const chain: { name: string; queueName: string; data: unknown; opts: unknown; prefix?: string }[] = [];
+    const chain: FlowJob[] = [];
     for (let node: typeof flow | undefined = flow; node !== undefined; node = node.children?.[0] as typeof flow | undefined) {
       expect(node.children?.length ?? 0).toBeLessThanOrEqual(1);
       chain.push(node);
@@ -203,7 +203,7 @@ describe('a video flow on real Redis', () => {
   }
 
   async function jobsOfVideo(queue: Queue, videoId: string): Promise<string[]> {
-    const jobs = await queue.getJobs(['waiting', 'waiting-children', 'delayed', 'prioritized', 'active', 'paused']);
+    const jobs = await queue.getJobs(['waiting', 'waiting-children', 'delayed', 'prioritized', 'active']);
     return jobs.flatMap((job) => (job?.id?.startsWith(`${videoId}.`) ? [`${job.id}`] : []));
   }
 });

@@ -80,7 +80,7 @@ export function buildVideoFlow(options: VideoFlowOptions): FlowJob {
 }
 
 /** Job states of a stage that has not started: removing the job means it never runs. */
-const NOT_STARTED_STATES = new Set(['waiting', 'wait', 'delayed', 'waiting-children', 'prioritized', 'paused']);
+const NOT_STARTED_STATES: ReadonlySet<string> = new Set(['waiting', 'delayed', 'waiting-children', 'prioritized']);
 
 /**
  * Cancel: removes the video's stage jobs that have not started, so none of them runs, and returns

@@ -22,8 +22,8 @@ export function decodeListCursor(cursor: string): VideoListPosition {
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw new InvalidCursor(cursor);
+  } catch (error) {
+    throw new InvalidCursor(cursor, { cause: error });
   }
   const parsed = positionSchema.safeParse(value);
   if (!parsed.success) throw new InvalidCursor(cursor);

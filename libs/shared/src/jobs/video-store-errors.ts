@@ -28,8 +28,11 @@ export class InvalidEventId extends Error {
 /** A list cursor that this store did not hand out. */
 export class InvalidCursor extends Error {
   readonly code = 'InvalidCursor';
-  constructor(readonly cursor: string) {
-    super(`InvalidCursor: ${JSON.stringify(cursor)}`);
+  constructor(
+    readonly cursor: string,
+    options?: ErrorOptions,
+  ) {
+    super(`InvalidCursor: ${JSON.stringify(cursor)}`, options);
     this.name = 'InvalidCursor';
   }
 }

@@ -218,5 +218,8 @@ describe('VideoStore (real Redis and S3)', () => {
     expect(await storeB.get(record.id)).toEqual(done?.record);
     expect((await storeB.list(owner, { limit: 10 })).videos).toEqual([done?.record]);
     expect((await storeB.list(owner, { limit: 10, status: 'succeeded' })).videos).toEqual([done?.record]);
+    expect(await storeB.update(record.id, (current) => videoCancelled(current, new Date()))).toBeNull();
+    await artifacts.putJson(record.id, 'job', { ...done?.record, status: 'running' });
+    await expect(storeB.update(record.id, (current) => videoCancelled(current, new Date()))).rejects.toBeInstanceOf(VideoNotFound);
   });
 });

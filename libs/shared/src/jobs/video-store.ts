@@ -128,8 +128,8 @@ export class VideoStore {
   /**
    * Atomic read-modify-write: applies a transition to the latest record and appends its events
    * (sequence numbers assigned here) in the same step; retried when another writer got in
-   * first. Null when the transition changes nothing; VideoNotFound when the record is not in
-   * Redis. job.json is rewritten when the status or a stage's state changed, not on every
+   * first. Null when the transition changes nothing (also for a finished record that expired
+   * from Redis); VideoNotFound when there is no such record. job.json is rewritten when the status or a stage's state changed, not on every
    * progress step; a terminal record gets the TTL.
    */
   async update(
@@ -139,7 +139,7 @@ export class VideoStore {
     assertVideoId(videoId);
     for (let attempt = 1; attempt <= MAX_UPDATE_ATTEMPTS; attempt += 1) {
       const raw = await this.redis.get(this.recordKey(videoId));
-      if (raw === null) throw new VideoNotFound(videoId);
+      if (raw === null) return this.updateArchived(videoId, transition);
       const before = parseRecord(videoId, raw);
       const result = transition(before);
       if (result === null) return null;
@@ -238,6 +238,17 @@ export class VideoStore {
       if (connection.status === 'ready') await connection.quit();
       else connection.disconnect();
     }
+  }
+
+  /**
+   * A record no longer in Redis expired after it finished, and finished records never change:
+   * a transition that agrees (returns null, as every transition of a terminal record does) gets
+   * null, like it would have while the record was in Redis. Anything else is not found.
+   */
+  private async updateArchived(videoId: string, transition: (record: VideoRecord) => VideoTransitionResult | null): Promise<null> {
+    const archived = await this.artifacts.getJson(videoId, 'job', videoRecordSchema);
+    if (archived !== undefined && isTerminalStatus(archived.status) && transition(archived) === null) return null;
+    throw new VideoNotFound(videoId);
   }
 
   private recordKey(videoId: string): string {

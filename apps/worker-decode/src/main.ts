@@ -1,8 +1,19 @@
-// The decode stage worker (VideoVAE decode + preview, DESIGN.md §1): one BullMQ worker on the `decode` queue.
-import { runStageWorker, stageNotImplemented } from '@magicvideo/shared';
+// The decode stage worker (VideoVAE decode + a quick preview, DESIGN.md §1): one BullMQ worker on the `decode` queue.
+import { openModelFolder, resolveFfmpegPath } from '@magicvideo/diffusion';
+import { runStageWorker, workerSessionOptions } from '@magicvideo/shared';
+import { decodeStage } from './decode.processor';
 
-// The stage logic arrives with its own issue; until then every job fails with StageNotImplemented.
-runStageWorker({ stage: 'decode', createProcessor: () => stageNotImplemented('decode') }).catch((error: unknown) => {
+runStageWorker({
+  stage: 'decode',
+  // A few decoder calls: the shortest stage.
+  lockDurationMs: 30_000,
+  async load({ config, logger, registerCloser }) {
+    const folder = await openModelFolder(config.modelsDir, workerSessionOptions(config, logger));
+    registerCloser('model folder', () => folder.close());
+    await folder.runner('vae_decoder');
+    return decodeStage({ folder, ffmpegPath: await resolveFfmpegPath() });
+  },
+}).catch((error: unknown) => {
   process.stderr.write(`worker-decode failed to start: ${String(error)}\n`);
   process.exit(1);
 });

@@ -1,8 +1,19 @@
 // The interp stage worker (latent frame interpolation, DESIGN.md §1): one BullMQ worker on the `interp` queue.
-import { runStageWorker, stageNotImplemented } from '@magicvideo/shared';
+import { openModelFolder, resolveFfmpegPath } from '@magicvideo/diffusion';
+import { runStageWorker, workerSessionOptions } from '@magicvideo/shared';
+import { interpStage } from './interp.processor';
 
-// The stage logic arrives with its own issue; until then every job fails with StageNotImplemented.
-runStageWorker({ stage: 'interp', createProcessor: () => stageNotImplemented('interp') }).catch((error: unknown) => {
+runStageWorker({
+  stage: 'interp',
+  lockDurationMs: 60_000,
+  async load({ config, logger, registerCloser }) {
+    const folder = await openModelFolder(config.modelsDir, workerSessionOptions(config, logger));
+    registerCloser('model folder', () => folder.close());
+    // Every session this stage runs, created now rather than on the first job.
+    await Promise.all([folder.runner('vae_decoder'), folder.runner('image_encoder'), folder.runner('interp_unet')]);
+    return interpStage({ folder, ffmpegPath: await resolveFfmpegPath() });
+  },
+}).catch((error: unknown) => {
   process.stderr.write(`worker-interp failed to start: ${String(error)}\n`);
   process.exit(1);
 });

@@ -1,8 +1,20 @@
 // The keyframe stage worker (text encoding + key-frame diffusion, DESIGN.md §1): one BullMQ worker on the `keyframe` queue.
-import { runStageWorker, stageNotImplemented } from '@magicvideo/shared';
+import { openModelFolder, resolveFfmpegPath } from '@magicvideo/diffusion';
+import { runStageWorker, workerSessionOptions } from '@magicvideo/shared';
+import { keyframeStage } from './keyframe.processor';
 
-// The stage logic arrives with its own issue; until then every job fails with StageNotImplemented.
-runStageWorker({ stage: 'keyframe', createProcessor: () => stageNotImplemented('keyframe') }).catch((error: unknown) => {
+runStageWorker({
+  stage: 'keyframe',
+  // A key-frame run is the longest stage (tens of U-Net calls); a dead worker's job is handed on within a minute.
+  lockDurationMs: 60_000,
+  async load({ config, logger, registerCloser }) {
+    const folder = await openModelFolder(config.modelsDir, workerSessionOptions(config, logger));
+    registerCloser('model folder', () => folder.close());
+    // Every session this stage runs, created now rather than on the first job.
+    await Promise.all([folder.runner('unet'), ...(folder.has('vae_encoder') ? [folder.runner('vae_encoder')] : [])]);
+    return keyframeStage({ folder, ffmpegPath: await resolveFfmpegPath() });
+  },
+}).catch((error: unknown) => {
   process.stderr.write(`worker-keyframe failed to start: ${String(error)}\n`);
   process.exit(1);
 });

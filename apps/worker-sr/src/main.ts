@@ -1,8 +1,19 @@
 // The sr stage worker (super-resolution + video encoding, DESIGN.md §1): one BullMQ worker on the `sr` queue.
-import { runStageWorker, stageNotImplemented } from '@magicvideo/shared';
+import { openModelFolder, resolveFfmpegPath } from '@magicvideo/diffusion';
+import { runStageWorker, workerSessionOptions } from '@magicvideo/shared';
+import { srStage } from './sr.processor';
 
-// The stage logic arrives with its own issue; until then every job fails with StageNotImplemented.
-runStageWorker({ stage: 'sr', createProcessor: () => stageNotImplemented('sr') }).catch((error: unknown) => {
+runStageWorker({
+  stage: 'sr',
+  // Many U-Net calls on whole frames: as long as the key frames, or longer.
+  lockDurationMs: 60_000,
+  async load({ config, logger, registerCloser }) {
+    const folder = await openModelFolder(config.modelsDir, workerSessionOptions(config, logger));
+    registerCloser('model folder', () => folder.close());
+    await folder.runner('sr_unet');
+    return srStage({ folder, ffmpegPath: await resolveFfmpegPath() });
+  },
+}).catch((error: unknown) => {
   process.stderr.write(`worker-sr failed to start: ${String(error)}\n`);
   process.exit(1);
 });

@@ -1,35 +1,50 @@
-import type { S3Client } from '@aws-sdk/client-s3';
-import { type Processor, Worker } from 'bullmq';
+import { Worker } from 'bullmq';
 import { readWorkerConfig, type WorkerConfig } from '../config/app-config';
 import type { Environment } from '../config/env-schema';
 import { loadConfigOrExit } from '../config/load-config-or-exit';
 import type { StageName } from '../contracts/queue-names';
 import { startHealthServer } from '../health/health-server';
 import { redisPingCheck, s3BucketCheck } from '../health/readiness';
-import { installGracefulShutdown, SHUTDOWN_EXIT_CODES } from '../lifecycle/graceful-shutdown';
+import { CancelListener } from '../jobs/cancel-channel';
+import { VideoStore } from '../jobs/video-store';
+import { type Closer, installGracefulShutdown, SHUTDOWN_EXIT_CODES } from '../lifecycle/graceful-shutdown';
 import { createLogger, type Logger } from '../logging/logger';
 import { closeRedisConnection, createRedisConnection } from '../redis/redis-connection';
-import { createS3Client } from '../storage/s3-client';
+import { ArtifactStore } from '../storage/artifact-store';
+import { createS3Client, ensureBucket } from '../storage/s3-client';
+import { modelsReadiness } from './models-readiness';
+import { createStageProcessor, type StageHandler } from './stage-job-runner';
 
-/** What a stage's processor is given besides the job: the process's configuration and clients. */
-export interface StageContext {
+/** What a stage's `load` is given: the process's configuration, logger and artifact store. */
+export interface StageWorkerContext {
   config: WorkerConfig;
   logger: Logger;
-  s3: S3Client;
+  artifacts: ArtifactStore;
+  /** Releases what `load` opened (the model folder's sessions) at shutdown, after the BullMQ worker closed. */
+  registerCloser(name: string, close: Closer): void;
 }
 
 export interface StageWorkerDefinition {
   stage: StageName;
-  /** Builds the BullMQ processor once the configuration and clients exist. */
-  createProcessor(context: StageContext): Processor;
+  /**
+   * BullMQ lockDuration suited to the stage's length (LOCK_DURATION_MS overrides it). Renewed
+   * every half of it while the job runs, so it bounds how long a dead worker holds a job
+   * before the stalled check hands it to another, not how long the stage may take.
+   */
+  lockDurationMs: number;
+  /** Runs once at start (open the model folder: models load once); the worker takes jobs after it. */
+  load(context: StageWorkerContext): Promise<StageHandler>;
 }
 
 /**
  * Everything a stage worker process does besides its stage: validated configuration, logger,
- * a BullMQ Worker on the stage's queue under the configured prefix, `/healthz` and `/readyz` on
- * HEALTH_PORT, and graceful shutdown. On SIGTERM the worker stops fetching and `worker.close()`
- * waits for the active jobs; if the grace period runs out first the process exits non-zero and
- * BullMQ's stalled-job check hands the job to another worker.
+ * the stage's models loaded once (`/readyz` reports `models` until then, and the error if loading
+ * failed, after which the process exits non-zero), the video record store, one cancel listener
+ * per process, a BullMQ Worker on the stage's queue under the configured prefix with lock and
+ * stalled-check settings, `/healthz` and `/readyz` on HEALTH_PORT, and graceful shutdown. On
+ * SIGTERM the worker stops fetching and `worker.close()` waits for the active jobs; if the grace
+ * period runs out first the process exits non-zero and BullMQ's stalled-job check hands the job
+ * to another worker.
  */
 export async function runStageWorker(definition: StageWorkerDefinition, env: Environment = process.env): Promise<void> {
   const { stage } = definition;
@@ -37,35 +52,64 @@ export async function runStageWorker(definition: StageWorkerDefinition, env: Env
   const config = loadConfigOrExit(readWorkerConfig, env);
   const logger = createLogger({ service, level: config.logLevel, nodeEnv: config.nodeEnv, bindings: { queue: stage } });
   const shutdown = installGracefulShutdown({ logger, graceMs: config.shutdownGraceMs });
+  const lockDuration = config.lockDurationMs ?? definition.lockDurationMs;
+  const stalledInterval = config.stalledIntervalMs ?? lockDuration;
 
   // Registered first, closed last: the connections outlive everything that uses them.
   const readinessRedis = createRedisConnection(config.redisUrl, { purpose: 'commands', connectionName: `${service}:readiness`, logger });
   shutdown.register('readiness redis', () => closeRedisConnection(readinessRedis));
+  const storeRedis = createRedisConnection(config.redisUrl, { purpose: 'commands', connectionName: `${service}:records`, logger });
+  shutdown.register('records redis', () => closeRedisConnection(storeRedis));
   const workerRedis = createRedisConnection(config.redisUrl, { purpose: 'bullmq', connectionName: `${service}:bullmq`, logger });
   shutdown.register('worker redis', () => closeRedisConnection(workerRedis));
   const s3 = createS3Client(config.s3);
   shutdown.register('s3', () => s3.destroy());
+  const models = modelsReadiness();
 
   try {
     const health = await startHealthServer({
       port: config.healthPort,
-      checks: { redis: redisPingCheck(readinessRedis), s3: s3BucketCheck(s3, config.s3.bucket) },
+      checks: { redis: redisPingCheck(readinessRedis), s3: s3BucketCheck(s3, config.s3.bucket), models: models.check },
       logger,
     });
     shutdown.register('health server', () => health.close());
+    if (config.s3.createBucket) await ensureBucket(s3, config.s3.bucket);
+    const artifacts = new ArtifactStore(s3, config.s3.bucket);
+    const store = new VideoStore({ redis: storeRedis, prefix: config.queuePrefix, artifacts });
+    const cancels = await CancelListener.start(config.redisUrl, config.queuePrefix, logger);
+    shutdown.register('cancel listener', () => cancels.close());
 
-    const worker = new Worker(stage, definition.createProcessor({ config, logger, s3 }), {
+    const loadStarted = performance.now();
+    const handler = await definition.load({
+      config,
+      logger,
+      artifacts,
+      registerCloser: (name, close) => shutdown.register(name, close),
+    });
+    models.loaded();
+    logger.info({ loadMs: Math.round(performance.now() - loadStarted), modelsDir: config.modelsDir }, 'models loaded');
+    if (shutdown.stopping.aborted) return;
+
+    const worker = new Worker(stage, createStageProcessor({ stage, handler, store, cancels, artifacts, logger }), {
       connection: workerRedis,
       prefix: config.queuePrefix,
       concurrency: config.concurrency,
+      lockDuration,
+      stalledInterval,
+      maxStalledCount: config.maxStalledCount,
     });
     worker.on('active', (job) => logger.info({ jobId: job.id }, 'job started'));
     worker.on('completed', (job) => logger.info({ jobId: job.id }, 'job completed'));
     worker.on('failed', (job, error) => logger.warn({ jobId: job?.id, err: error }, 'job failed'));
+    worker.on('stalled', (jobId) => logger.warn({ jobId }, 'job stalled; moved back to wait'));
     worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
     shutdown.register('bullmq worker', () => worker.close());
-    logger.info({ prefix: config.queuePrefix, concurrency: config.concurrency }, 'worker started');
+    logger.info(
+      { prefix: config.queuePrefix, concurrency: config.concurrency, lockDuration, stalledInterval, maxStalledCount: config.maxStalledCount },
+      'worker started',
+    );
   } catch (error) {
+    models.failed(error);
     logger.fatal({ err: error }, 'worker failed to start');
     await shutdown.shutdown('startup failure', SHUTDOWN_EXIT_CODES.failed);
   }

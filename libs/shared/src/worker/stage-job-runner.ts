@@ -1,0 +1,179 @@
+import { type Job, type Processor, UnrecoverableError } from 'bullmq';
+import type { Logger } from 'pino';
+import type { StageName } from '../contracts/queue-names';
+import type { CancelListener } from '../jobs/cancel-channel';
+import { stageJobDataSchema, type StageJobData, type StageJobResult } from '../jobs/stage-job';
+import { isTerminalStatus, type VideoError, type VideoRecord } from '../jobs/video-record';
+import type { VideoStore } from '../jobs/video-store';
+import { stageCompleted, stageRetrying, stageStarted, videoFailed } from '../jobs/video-transitions';
+import type { ArtifactStore } from '../storage/artifact-store';
+import { StageError } from './stage-error';
+import { classifyStageFailure } from './stage-failure';
+import { StageProgressWriter } from './stage-progress';
+
+/** What a stage's logic is handed for one job. */
+export interface StageJob {
+  /** Validated job data: the video, the resolved request, the input keys, whether this stage is the flow's last. */
+  data: StageJobData;
+  /** Aborted when the video is cancelled; stage functions check it between steps. */
+  signal: AbortSignal;
+  /** One unit of work done (a denoising step): BullMQ progress and the record's, throttled. */
+  reportProgress(step: number, totalSteps: number): void;
+  artifacts: ArtifactStore;
+  /** Every line carries the videoId, stage and job id. */
+  logger: Logger;
+}
+
+/** A stage's whole logic (apps/worker-<stage>/src/<stage>.processor.ts): read inputs, compute, write outputs. */
+export type StageHandler = (job: StageJob) => Promise<StageJobResult>;
+
+export interface StageProcessorOptions {
+  stage: StageName;
+  handler: StageHandler;
+  store: VideoStore;
+  cancels: Pick<CancelListener, 'register' | 'release'>;
+  artifacts: ArtifactStore;
+  logger: Logger;
+  now?: () => Date;
+  /** Minimum milliseconds between progress writes (default 100). */
+  progressIntervalMs?: number;
+}
+
+function invalidInput(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): StageError {
+  const issues = error.issues.map((issue) => `${issue.path.map(String).join('.') || 'data'}: ${issue.message}`);
+  return new StageError('InvalidStageInput', `job data: ${issues.join('; ')}`);
+}
+
+function cancelledError(videoId: string, status: string): StageError {
+  return new StageError('StageCancelled', `video ${videoId} is ${status}`);
+}
+
+/** Tries started so far, this one included: a retry counts in attemptsMade, a stalled restart in attemptsStarted. */
+function attemptOf(job: Job): number {
+  return Math.max(job.attemptsMade + 1, job.attemptsStarted ?? 0);
+}
+
+/** Cancelled, or failed by another stage attempt: no work may start or finish. */
+function isCancelledOrFailed(record: VideoRecord): boolean {
+  return isTerminalStatus(record.status) && record.status !== 'succeeded';
+}
+
+/**
+ * Wraps a stage's logic into the BullMQ processor every stage worker runs: validates the job
+ * data, drives the video record through the stage (started, progress, completed, retrying,
+ * failed), turns the cross-process cancel channel into the logic's AbortSignal, and sorts
+ * failures: a bad input or model error fails the video at once (UnrecoverableError, message
+ * `Code: detail`), a transient storage or Redis error is retried with the flow's backoff while
+ * attempts remain, anything else fails with InternalError.
+ */
+export function createStageProcessor(options: StageProcessorOptions): Processor<unknown, StageJobResult> {
+  const { stage, handler, store, cancels, artifacts } = options;
+  const now = options.now ?? (() => new Date());
+
+  return async (job, _token, workerSignal) => {
+    const parsed = stageJobDataSchema.safeParse(job.data);
+    if (!parsed.success) throw invalidInput(parsed.error);
+    const data = parsed.data;
+    if (data.stage !== stage) throw new StageError('InvalidStageInput', `a ${data.stage} job on the ${stage} queue`);
+    const { videoId } = data;
+    const logger = options.logger.child({ videoId, stage, jobId: job.id });
+    const attempt = attemptOf(job);
+    const controller = cancels.register(videoId);
+    const { signal } = controller;
+    // worker.cancelJob() (this process only) ends up in the same signal as the cancel channel.
+    const onWorkerAbort = () => controller.abort(workerSignal?.reason);
+    workerSignal?.addEventListener('abort', onWorkerAbort, { once: true });
+
+    const fail = async (error: VideoError): Promise<void> => {
+      try {
+        await store.update(videoId, (record) => videoFailed(record, error, now()));
+      } catch (updateError) {
+        logger.error({ err: updateError, videoError: error }, 'could not record the failure');
+      }
+    };
+
+    try {
+      const record = await store.get(videoId);
+      if (record === undefined) throw new StageError('InvalidStageInput', `video ${videoId} has no record`);
+      if (record.stageRecords[stage] === undefined) throw new StageError('InvalidStageInput', `video ${videoId}'s flow has no ${stage} stage`);
+      // Cancelled before this attempt: the API marks the record before it publishes the cancel.
+      if (isCancelledOrFailed(record)) throw cancelledError(videoId, record.status);
+      if (record.stageRecords[stage].state === 'completed') {
+        logger.info('stage already completed (a re-run after a crash); nothing to do');
+        return { outputs: record.outputs };
+      }
+
+      let seen: VideoRecord | undefined;
+      const started = await store.update(videoId, (latest) => {
+        seen = latest;
+        return stageStarted(latest, stage, attempt, now());
+      });
+      if (started === null) {
+        const latest = seen ?? record;
+        if (isCancelledOrFailed(latest)) throw cancelledError(videoId, latest.status);
+        return { outputs: latest.outputs };
+      }
+      logger.info({ attempt }, 'stage started');
+
+      const progress = new StageProgressWriter({
+        job,
+        videoId,
+        stage,
+        store,
+        logger,
+        now,
+        ...(options.progressIntervalMs === undefined ? {} : { minIntervalMs: options.progressIntervalMs }),
+        onVideoTerminal: (latest) => controller.abort(cancelledError(videoId, latest.status)),
+      });
+      const startedAt = performance.now();
+      const result = await handler({
+        data,
+        signal,
+        reportProgress: (step, totalSteps) => progress.report(step, totalSteps),
+        artifacts,
+        logger,
+      });
+      await progress.flush();
+
+      let latest: VideoRecord | undefined;
+      const completed = await store.update(videoId, (current) => {
+        latest = current;
+        return stageCompleted(current, stage, result.outputs, now());
+      });
+      // Cancelled while the last step ran: fail the job, so the flow runs no later stage.
+      if (completed === null && latest !== undefined && isCancelledOrFailed(latest)) {
+        throw cancelledError(videoId, latest.status);
+      }
+      logger.info({ durationMs: Math.round(performance.now() - startedAt), outputs: result.outputs }, 'stage completed');
+      return result;
+    } catch (error) {
+      const failure = classifyStageFailure(error, signal);
+      if (failure.kind === 'cancelled') {
+        logger.info({ reason: failure.message }, 'stage cancelled');
+        throw error instanceof StageError && error.code === 'StageCancelled' ? error : new StageError('StageCancelled', failure.message);
+      }
+      const videoError: VideoError = { code: failure.code, message: failure.message, stage };
+      if (failure.kind === 'transient') {
+        const attempts = job.opts.attempts ?? 1;
+        if (job.attemptsMade + 1 < attempts) {
+          logger.warn({ err: error, attempt, attempts }, 'transient failure; the stage runs again after a backoff');
+          try {
+            await store.update(videoId, (record) => stageRetrying(record, stage, attempt, videoError, now()));
+          } catch (updateError) {
+            logger.warn({ err: updateError }, 'could not record the retry');
+          }
+          throw error;
+        }
+        logger.error({ err: error, attempt, attempts }, 'transient failure with no attempt left; the video fails');
+      } else {
+        logger.error({ err: error, code: failure.code }, failure.kind === 'bug' ? 'stage failed (a bug)' : 'stage failed');
+      }
+      await fail(videoError);
+      if (error instanceof StageError) throw error;
+      throw new UnrecoverableError(`${failure.code}: ${failure.message}`);
+    } finally {
+      workerSignal?.removeEventListener('abort', onWorkerAbort);
+      cancels.release(videoId, controller);
+    }
+  };
+}

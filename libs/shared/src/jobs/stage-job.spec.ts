@@ -1,24 +1,18 @@
-import { describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveGenerationRequest } from '../contracts/generation-request';
-import type { ModelFolderManifest } from '../model-folder/manifest';
+import { manifestSchema, type ModelFolderManifest } from '../model-folder/manifest';
 import { resolvedRequestFixture } from './video-record.fixture';
 import { resolvedGenerationRequestSchema, stageJobDataSchema, stageJobId } from './stage-job';
 
-const manifest = {
-  interp_factor: 4,
-  fps: { min: 2, max: 30, default: 8 },
-  defaults: { num_inference_steps: 25, guidance_scale: 7.5, sampler: 'ddim', interp_num_inference_steps: 10, sr_num_inference_steps: 6, sr_noise_level: 20 },
-  schedulers: { unet: {}, interp_unet: {}, sr_unet: {} },
-  models: {
-    text_encoder: 'text_encoder/model.onnx',
-    unet: 'unet/model.onnx',
-    vae_decoder: 'vae_decoder/model.onnx',
-    image_encoder: 'image_encoder/model.onnx',
-    interp_unet: 'interp_unet/model.onnx',
-    vae_encoder: 'vae_encoder/model.onnx',
-    sr_unet: 'sr_unet/model.onnx',
-  },
-} as unknown as ModelFolderManifest;
+// The shipped model folder's manifest: what the API resolves requests against.
+const manifestPath = fileURLToPath(new URL('../../../../assets/models/magicvideo-tiny/model_index.json', import.meta.url));
+let manifest: ModelFolderManifest;
+
+beforeAll(async () => {
+  manifest = manifestSchema.parse(JSON.parse(await readFile(manifestPath, 'utf8')));
+});
 
 describe('stage job contract', () => {
   it.each([

@@ -95,11 +95,20 @@ describe('a video flow on real Redis', () => {
   const statesOf = async (videoId: string, stages: readonly StageName[]): Promise<string[]> =>
     Promise.all(stages.map((stage) => queues[stage].getJobState(stageJobId(videoId, stage))));
 
-  /** A worker with no processor: the test takes jobs by hand, so it decides when each one finishes. */
-  async function takeJob(stage: StageName, token: string): Promise<{ worker: Worker; job: Job | undefined }> {
+  /**
+   * Takes the video's job of `stage` by hand, as a worker with no processor, so the test decides
+   * how and when it finishes.
+   */
+  async function whileActive(stage: StageName, videoId: string, run: (job: Job, token: string) => Promise<void>): Promise<void> {
+    const token = `token-${videoId}-${stage}`;
     const worker = new Worker(stage, null, { connection, prefix: services.queuePrefix });
-    const job = (await worker.getNextJob(token, { block: false })) as Job | undefined;
-    return { worker, job };
+    try {
+      const job = (await worker.getNextJob(token, { block: false })) as Job | undefined;
+      expect(job?.id).toBe(stageJobId(videoId, stage));
+      await run(job as Job, token);
+    } finally {
+      await worker.close();
+    }
   }
 
   it('adds one job per stage, the first stage runnable and the rest waiting for their children', async () => {
@@ -117,80 +126,58 @@ describe('a video flow on real Redis', () => {
     expect(await statesOf(videoId, stages)).toEqual(['unknown', 'unknown', 'unknown']);
     // Not even for a moment: a parent whose last child is removed first moves to `wait`, where a worker could take it.
     for (const stage of stages.slice(1)) expect(await promotedToWaiting(stage, stageJobId(videoId, stage))).toBe(false);
-    for (const stage of stages) {
-      const counts = await queues[stage].getJobCounts('waiting', 'waiting-children', 'delayed', 'prioritized', 'active');
-      expect(await jobsOfVideo(queues[stage], videoId)).toEqual([]);
-      expect(counts.active).toBe(0);
-    }
+    for (const stage of stages) expect(await jobsOfVideo(queues[stage], videoId)).toEqual([]);
   });
 
   it('cancel while the first stage is active: the rest are removed, and its finishing promotes nothing', async () => {
     const stages = [...STAGE_NAMES];
     const videoId = await addFlow(stages);
-    const token = `token-${videoId}`;
-    const { worker, job } = await takeJob('keyframe', token);
-    try {
-      expect(job?.id).toBe(stageJobId(videoId, 'keyframe'));
+    await whileActive('keyframe', videoId, async (job, token) => {
       expect(await statesOf(videoId, stages)).toEqual(['active', 'waiting-children', 'waiting-children', 'waiting-children']);
-
       expect(await removeWaitingStageJobs(queues, videoId, stages)).toBe(3);
       expect(await statesOf(videoId, stages)).toEqual(['active', 'unknown', 'unknown', 'unknown']);
-
-      await job?.moveToCompleted({ outputs: {} }, token, false);
-      expect(await statesOf(videoId, stages)).toEqual(['completed', 'unknown', 'unknown', 'unknown']);
-      for (const stage of stages.slice(1)) expect(await jobsOfVideo(queues[stage], videoId)).toEqual([]);
-    } finally {
-      await worker.close();
-    }
+      await job.moveToCompleted({ outputs: {} }, token, false);
+    });
+    expect(await statesOf(videoId, stages)).toEqual(['completed', 'unknown', 'unknown', 'unknown']);
+    for (const stage of stages.slice(1)) expect(await jobsOfVideo(queues[stage], videoId)).toEqual([]);
   });
 
   it('cancel while the first stage is active, which then fails as cancelled: no parent is left waiting', async () => {
     const stages: StageName[] = ['keyframe', 'decode'];
     const videoId = await addFlow(stages);
-    const token = `token-${videoId}`;
-    const { worker, job } = await takeJob('keyframe', token);
-    try {
+    await whileActive('keyframe', videoId, async (job, token) => {
       expect(await removeWaitingStageJobs(queues, videoId, stages)).toBe(1);
-      await job?.moveToFailed(stageCancelledReason(videoId), token, false);
-      expect(await statesOf(videoId, stages)).toEqual(['failed', 'unknown']);
-      expect(await jobsOfVideo(queues.decode, videoId)).toEqual([]);
-    } finally {
-      await worker.close();
-    }
+      await job.moveToFailed(stageCancelledReason(videoId), token, false);
+    });
+    expect(await statesOf(videoId, stages)).toEqual(['failed', 'unknown']);
+    expect(await jobsOfVideo(queues.decode, videoId)).toEqual([]);
   });
 
   it('a retry of the active stage scheduled after the cancel is removed by the next call', async () => {
     const stages: StageName[] = ['keyframe', 'decode'];
     const videoId = await addFlow(stages);
-    const token = `token-${videoId}`;
-    const { worker, job } = await takeJob('keyframe', token);
-    try {
+    await whileActive('keyframe', videoId, async (job, token) => {
       expect(await removeWaitingStageJobs(queues, videoId, stages)).toBe(1);
-      await job?.moveToFailed(new Error('ECONNRESET'), token, false);
-      expect(await statesOf(videoId, stages)).toEqual(['delayed', 'unknown']);
-      expect(await removeWaitingStageJobs(queues, videoId, stages)).toBe(1);
-      expect(await statesOf(videoId, stages)).toEqual(['unknown', 'unknown']);
-    } finally {
-      await worker.close();
-    }
+      await job.moveToFailed(new Error('ECONNRESET'), token, false);
+    });
+    expect(await statesOf(videoId, stages)).toEqual(['delayed', 'unknown']);
+    expect(await removeWaitingStageJobs(queues, videoId, stages)).toBe(1);
+    expect(await statesOf(videoId, stages)).toEqual(['unknown', 'unknown']);
   });
 
   it('cancel after a middle stage started removes only the stages after it', async () => {
     const stages: StageName[] = ['keyframe', 'decode', 'sr'];
     const videoId = await addFlow(stages);
-    const keyframe = await takeJob('keyframe', `k-${videoId}`);
-    await keyframe.job?.moveToCompleted({ outputs: {} }, `k-${videoId}`, false);
-    await keyframe.worker.close();
+    await whileActive('keyframe', videoId, async (job, token) => {
+      await job.moveToCompleted({ outputs: {} }, token, false);
+    });
     expect(await statesOf(videoId, stages)).toEqual(['completed', 'waiting', 'waiting-children']);
-    const decode = await takeJob('decode', `d-${videoId}`);
-    try {
+    await whileActive('decode', videoId, async (job, token) => {
       expect(await removeWaitingStageJobs(queues, videoId, stages)).toBe(1);
       expect(await statesOf(videoId, stages)).toEqual(['completed', 'active', 'unknown']);
-      await decode.job?.moveToCompleted({ outputs: {} }, `d-${videoId}`, false);
-      expect(await jobsOfVideo(queues.sr, videoId)).toEqual([]);
-    } finally {
-      await decode.worker.close();
-    }
+      await job.moveToCompleted({ outputs: {} }, token, false);
+    });
+    expect(await jobsOfVideo(queues.sr, videoId)).toEqual([]);
   });
 
   /** Whether BullMQ's event stream of the queue says the job moved from waiting-children to wait. */

@@ -2,7 +2,7 @@ import {
   IdempotencyKeyInUse,
   IdempotencyKeyReused,
   type IdempotencyStore,
-  InvalidIdempotencyKey,
+  InvalidIdempotencyKeyError,
   httpErrorResponse,
   parseIdempotencyKeyHeader,
   type StoredResponse,
@@ -13,7 +13,7 @@ export function idempotencyKeyOf(headers: Record<string, string | string[] | und
   const value = headers['idempotency-key'];
   if (value === undefined) return undefined;
   const key = Array.isArray(value) || value === '' ? undefined : parseIdempotencyKeyHeader(value);
-  if (key === undefined) throw new InvalidIdempotencyKey();
+  if (key === undefined) throw new InvalidIdempotencyKeyError();
   return key;
 }
 

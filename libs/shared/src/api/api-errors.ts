@@ -39,15 +39,6 @@ export class VideoNotCancellable extends Error {
   }
 }
 
-export class InvalidIdempotencyKey extends Error {
-  readonly code = 'InvalidIdempotencyKey';
-  readonly field = 'Idempotency-Key';
-  constructor() {
-    super('Idempotency-Key must be 1 to 255 printable ASCII characters (optionally a quoted string)');
-    this.name = 'InvalidIdempotencyKey';
-  }
-}
-
 /** The first request with this Idempotency-Key still runs (IETF draft: 409). */
 export class IdempotencyKeyInUse extends Error {
   readonly code = 'IdempotencyKeyInUse';

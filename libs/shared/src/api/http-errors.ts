@@ -37,6 +37,7 @@ const STATUS_BY_CODE: Record<string, number> = {
 const FIELD_BY_CODE: Record<string, string> = {
   InvalidEventId: 'last_event_id',
   InvalidCursor: 'cursor',
+  InvalidIdempotencyKey: 'Idempotency-Key',
   VideoNotFound: 'id',
   InvalidVideoId: 'id',
 };

@@ -1,5 +1,7 @@
-import { type AppUnderTest, startAppProcess, startAppUnderTest, waitForHttpStatus } from '@magicvideo/shared/testing';
+import { type AppUnderTest, startAppProcess, startAppUnderTest, startTestServices, waitForHttpStatus } from '@magicvideo/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const MODELS_DIR = 'assets/models/magicvideo-tiny';
 
 describe('api process', () => {
   it('exits non-zero naming REDIS_URL when it is not a Redis URL', async () => {
@@ -9,11 +11,23 @@ describe('api process', () => {
     expect(app.stderr()).toContain('REDIS_URL: expected a redis:// or rediss:// URL, got "notaurl"');
   });
 
+  it('exits non-zero naming the model folder when its model_index.json cannot be read', async () => {
+    const services = await startTestServices();
+    try {
+      const app = startAppProcess('apps/api', { ...services.env, API_KEYS: 'alice:alice-key', MODELS_DIR: 'assets/models/no-such-model', PORT: '0' });
+      const { code } = await app.exited;
+      expect(code).not.toBe(0);
+      expect(app.stdout()).toContain('InvalidModelManifest: assets/models/no-such-model/model_index.json');
+    } finally {
+      await services.stop();
+    }
+  });
+
   describe('running against real Redis and S3', () => {
     let api: AppUnderTest;
 
     beforeAll(async () => {
-      api = await startAppUnderTest('apps/api', 'PORT', { SHUTDOWN_GRACE_MS: '5000' });
+      api = await startAppUnderTest('apps/api', 'PORT', { SHUTDOWN_GRACE_MS: '5000', API_KEYS: 'alice:alice-key', MODELS_DIR });
     });
 
     afterAll(async () => {

@@ -157,6 +157,17 @@ describe('cancel and the event stream', () => {
     expect(Date.parse(video.result.videos[0]?.expires_at ?? '')).toBeGreaterThan(Date.now());
   });
 
+  it('hands out the preview as soon as it is written, before the video is done', async () => {
+    const id = await submit('alice', { prompt: 'preview first' });
+    expect((await get('alice', id)).result).toBeNull();
+    await api.artifacts.putBytes(id, 'preview', new TextEncoder().encode('GIF89a preview'), 'image/gif');
+    await runStage(id, 'keyframe', 1, { keyframes: artifactKey(id, 'keyframes'), preview: artifactKey(id, 'preview') });
+    const video = (await get('alice', id)) as { status: string; result: { videos: unknown[]; preview: { url: string; expires_at: string } } };
+    expect(video.status).toBe('running');
+    expect(video.result.videos).toEqual([]);
+    expect(await (await fetch(video.result.preview.url)).text()).toBe('GIF89a preview');
+  });
+
   it('streams a failure with its error, and GET shows it', async () => {
     const id = await submit('alice', { prompt: 'doomed', interpolate: false, super_resolution: false });
     await drive(id, (record, now) => stageStarted(record, 'keyframe', 1, now));

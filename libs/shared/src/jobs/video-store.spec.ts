@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ArtifactStore } from '../storage/artifact-store';
+import { ArtifactStore, InvalidArtifact } from '../storage/artifact-store';
 import { createS3Client } from '../storage/s3-client';
 import { startTestServices, type TestServices } from '../testing';
 import { videoRecordSchema, type VideoRecord } from './video-record';
@@ -40,13 +40,28 @@ describe('VideoStore (real Redis and S3)', () => {
     await services?.stop();
   });
 
+  /**
+   * job.json as stored. s3rver answers a PUT before its file is fully written, so a read right
+   * after one may see a partial file: only that is waited out, never a wrong but whole record.
+   */
+  async function storedSnapshot(videoId: string): Promise<VideoRecord | undefined> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await artifacts.getJson(videoId, 'job', videoRecordSchema);
+      } catch (error) {
+        if (!(error instanceof InvalidArtifact) || attempt >= 50) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+  }
+
   it('creates a record with its queued event and job.json, once', async () => {
     const record = videoRecordFixture({ id: newId() });
     const events = await storeA.create(record);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ videoId: record.id, sequence: 1, event: { type: 'status', status: 'queued', stage: null } });
     expect(await storeB.get(record.id)).toEqual({ ...record, sequence: 1 });
-    expect(await artifacts.getJson(record.id, 'job', videoRecordSchema)).toEqual({ ...record, sequence: 1 });
+    expect(await storedSnapshot(record.id)).toEqual({ ...record, sequence: 1 });
     await expect(storeB.create(record)).rejects.toBeInstanceOf(VideoAlreadyExists);
     expect(await storeA.readEvents(record.id)).toHaveLength(1);
   });
@@ -93,7 +108,7 @@ describe('VideoStore (real Redis and S3)', () => {
       expect(await storeB.update(record.id, (current) => stageStarted(current, 'decode', 1, new Date()))).toBeNull();
       expect(await storeB.update(record.id, (current) => stageCompleted(current, 'decode', { frames: 'f' }, new Date()))).toBeNull();
       expect((await storeA.get(record.id))?.status).toBe('cancelled');
-      expect((await artifacts.getJson(record.id, 'job', videoRecordSchema))?.status).toBe('cancelled');
+      expect((await storedSnapshot(record.id))?.status).toBe('cancelled');
     }
   });
 

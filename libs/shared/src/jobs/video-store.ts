@@ -276,12 +276,30 @@ export class VideoStore {
   }
 
   /**
-   * Writes job.json. Two updates may race to S3 in the opposite order of their commits, so after
-   * each write the committed record is read back and, if the status or a stage's state moved on
-   * meanwhile, written again: the last write is then always followed by a check that saw the
-   * latest state.
+   * Writes job.json. Writes of one video from this process go one at a time (a cancel and a
+   * stage completion in one process never overlap on S3). Writes from two processes may still
+   * land in the opposite order of their commits, so after each write the committed record is
+   * read back and, if the status or a stage's state moved on meanwhile, written again: the last
+   * write is then always followed by a check that saw the latest state.
    */
   private async persistSnapshot(record: VideoRecord): Promise<void> {
+    const queueKey = `${this.artifacts.bucket}/${record.id}`;
+    const previous = snapshotWrites.get(queueKey) ?? Promise.resolve();
+    const mine = previous.then(() => this.writeSnapshot(record));
+    // The chain must go on after a failed write; the failure itself reaches this write's caller.
+    const settled = mine.then(
+      () => undefined,
+      () => undefined,
+    );
+    snapshotWrites.set(queueKey, settled);
+    try {
+      await mine;
+    } finally {
+      if (snapshotWrites.get(queueKey) === settled) snapshotWrites.delete(queueKey);
+    }
+  }
+
+  private async writeSnapshot(record: VideoRecord): Promise<void> {
     let written = record;
     for (let write = 1; write <= MAX_SNAPSHOT_WRITES; write += 1) {
       await this.artifacts.putJson(written.id, 'job', written);
@@ -293,6 +311,9 @@ export class VideoStore {
     }
   }
 }
+
+/** job.json writes in flight in this process, by bucket and video: each waits for the one before. */
+const snapshotWrites = new Map<string, Promise<void>>();
 
 function isAborted(signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true;

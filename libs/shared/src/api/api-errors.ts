@@ -6,24 +6,39 @@ import type { RateLimitDecision } from './rate-limiter';
  * libs' errors the API lets through, to HTTP once.
  */
 
+/** An error about one part of the request (the body, a multipart part, a header), which the answer names as `field`. */
+abstract class RequestPartError extends Error {
+  abstract readonly code: string;
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** An upload that is none of the image or video formats the pipeline reads (sniffed from its bytes), or a body neither JSON nor multipart. */
+export class UnsupportedMediaType extends RequestPartError {
+  readonly code = 'UnsupportedMediaType';
+}
+
+/** A body (or the multipart part `request`) that is not JSON. */
+export class InvalidJson extends RequestPartError {
+  readonly code = 'InvalidJson';
+}
+
+/** A body, a part or an upload over its size limit. */
+export class PayloadTooLarge extends RequestPartError {
+  readonly code = 'PayloadTooLarge';
+}
+
 /** No API key, or one that matches no configured key. */
 export class Unauthenticated extends Error {
   readonly code = 'Unauthenticated';
   constructor() {
     super('an API key is required: Authorization: Bearer <key> or X-API-Key: <key>');
     this.name = 'Unauthenticated';
-  }
-}
-
-/** An upload that is none of the image or video formats the pipeline reads (sniffed from its bytes). */
-export class UnsupportedMediaType extends Error {
-  readonly code = 'UnsupportedMediaType';
-  constructor(
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-    this.name = 'UnsupportedMediaType';
   }
 }
 
@@ -34,28 +49,24 @@ export class VideoNotCancellable extends Error {
     readonly videoId: string,
     readonly status: string,
   ) {
-    super(`video ${videoId} is ${status} and can no longer be cancelled`);
+    super(`video ${videoId} already finished (${status}): there is nothing to cancel`);
     this.name = 'VideoNotCancellable';
   }
 }
 
 /** The first request with this Idempotency-Key still runs (IETF draft: 409). */
-export class IdempotencyKeyInUse extends Error {
+export class IdempotencyKeyInUse extends RequestPartError {
   readonly code = 'IdempotencyKeyInUse';
-  readonly field = 'Idempotency-Key';
   constructor() {
-    super('a request with this Idempotency-Key is still being processed; retry later');
-    this.name = 'IdempotencyKeyInUse';
+    super('a request with this Idempotency-Key is still being processed; retry later', 'Idempotency-Key');
   }
 }
 
 /** The Idempotency-Key was used before with another body (IETF draft: 422). */
-export class IdempotencyKeyReused extends Error {
+export class IdempotencyKeyReused extends RequestPartError {
   readonly code = 'IdempotencyKeyReused';
-  readonly field = 'Idempotency-Key';
   constructor() {
-    super('this Idempotency-Key was used with a different request body');
-    this.name = 'IdempotencyKeyReused';
+    super('this Idempotency-Key was used with a different request body', 'Idempotency-Key');
   }
 }
 
@@ -64,29 +75,5 @@ export class RateLimited extends Error {
   constructor(readonly decision: RateLimitDecision) {
     super(`rate limit exceeded: retry in ${decision.retryAfterSeconds} s`);
     this.name = 'RateLimited';
-  }
-}
-
-/** A body (or the multipart part `request`) that is not JSON. */
-export class InvalidJson extends Error {
-  readonly code = 'InvalidJson';
-  constructor(
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-    this.name = 'InvalidJson';
-  }
-}
-
-/** A body, a part or an upload over its size limit. */
-export class PayloadTooLarge extends Error {
-  readonly code = 'PayloadTooLarge';
-  constructor(
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-    this.name = 'PayloadTooLarge';
   }
 }

@@ -1,25 +1,15 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InvalidRequest } from '../contracts/generation-request';
-import type { ModelFolderManifest } from '../model-folder/manifest';
+import { manifestSchema, type ModelFolderManifest } from '../model-folder/manifest';
+import { REPO_ROOT } from '../testing/app-process';
 import { resolveCreateVideoRequest, resolvedRequestToHttp } from './video-request';
 
-// The parts of a manifest the request reads (the shipped tiny folder's values).
-const manifest = {
-  interp_factor: 4,
-  fps: { min: 2, max: 30, default: 8 },
-  defaults: { num_inference_steps: 25, guidance_scale: 7.5, sampler: 'ddim', interp_num_inference_steps: 10, sr_num_inference_steps: 6, sr_noise_level: 20 },
-  schedulers: { unet: {}, interp_unet: {}, sr_unet: {} },
-  models: {
-    text_encoder: 'text_encoder/model.onnx',
-    unet: 'unet/model.onnx',
-    vae_decoder: 'vae_decoder/model.onnx',
-    image_encoder: 'image_encoder/model.onnx',
-    interp_unet: 'interp_unet/model.onnx',
-    vae_encoder: 'vae_encoder/model.onnx',
-    sr_unet: 'sr_unet/model.onnx',
-  },
-} as unknown as ModelFolderManifest;
-const withoutSr = { ...manifest, models: { ...manifest.models, sr_unet: undefined }, schedulers: { unet: {} } } as unknown as ModelFolderManifest;
+// The shipped tiny model folder's manifest: it has interpolation, SR and the VAE encoder.
+const manifest = manifestSchema.parse(JSON.parse(await readFile(path.join(REPO_ROOT, 'assets/models/magicvideo-tiny/model_index.json'), 'utf8')));
+const { sr_unet: _sr, ...withoutSrModels } = manifest.models;
+const withoutSr: ModelFolderManifest = { ...manifest, models: withoutSrModels };
 
 function fieldsOf(body: unknown, folder: ModelFolderManifest = manifest): string[] {
   try {

@@ -6,7 +6,7 @@ import { decodeSafetensors, encodeSafetensors } from '@magicvideo/shared';
 import { type AppUnderTest, startAppProcess, startAppUnderTest, waitForHttpStatus } from '@magicvideo/shared/testing';
 import type { Job, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type StageWorkerHarness, startStageWorkerHarness, TINY_MODELS_DIR } from '../../../libs/shared/src/worker/testing/stage-worker-harness';
+import { type StageWorkerHarness, startStageWorkerHarness, TINY_MODELS_DIR } from '@magicvideo/shared/testing';
 
 async function failureOf(job: Job, events: QueueEvents): Promise<string> {
   try {

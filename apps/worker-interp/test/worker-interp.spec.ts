@@ -2,7 +2,7 @@ import { seededGaussian } from '@magicvideo/diffusion';
 import { decodeSafetensors, encodeSafetensors } from '@magicvideo/shared';
 import type { Job, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type StageWorkerHarness, startStageWorkerHarness } from '../../../libs/shared/src/worker/testing/stage-worker-harness';
+import { type StageWorkerHarness, startStageWorkerHarness } from '@magicvideo/shared/testing';
 
 async function failureOf(job: Job, events: QueueEvents): Promise<string> {
   try {

@@ -2,7 +2,7 @@ import { encodeText, generateKeyframes, openModelFolder } from '@magicvideo/diff
 import { ArtifactNotFound, decodeSafetensors, type StageJobProgress } from '@magicvideo/shared';
 import { type Job, type QueueEvents, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type StageWorkerHarness, type StageWorkerProcess, startStageWorkerHarness, TINY_MODELS_DIR } from '../../../libs/shared/src/worker/testing/stage-worker-harness';
+import { type StageWorkerHarness, type StageWorkerProcess, startStageWorkerHarness, TINY_MODELS_DIR } from '@magicvideo/shared/testing';
 
 /** Resolves with the first progress event of the job that `accept` takes. */
 function progressOf(events: QueueEvents, jobId: string, accept: (progress: StageJobProgress) => boolean): Promise<StageJobProgress> {

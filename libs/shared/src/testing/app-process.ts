@@ -17,19 +17,20 @@ export interface AppProcess {
 }
 
 /**
- * Runs an app from source as its own OS process, the way a developer does:
- * `tsx --tsconfig <app>/tsconfig.json <app>/src/main.ts` (the tsconfig gives tsx the
- * workspace path aliases). Only `env` and PATH reach the app, so the test controls its config.
+ * Runs an app from source as its own OS process, the way a developer does with tsx, but as ONE
+ * process: node with tsx's loader (`node --import tsx`, the app's tsconfig for the workspace path
+ * aliases) rather than the `tsx` wrapper, which would run the app as its child so that a SIGKILL
+ * reached only the wrapper and left the app running. Only `env` and PATH reach the app, so the
+ * test controls its config.
  */
 export function startAppProcess(
   appRoot: string,
   env: Record<string, string>,
   options: { onLine?: (line: string, stream: 'stdout' | 'stderr') => void } = {},
 ): AppProcess {
-  const tsx = path.join(REPO_ROOT, 'node_modules/.bin/tsx');
-  const child = spawn(tsx, ['--tsconfig', `${appRoot}/tsconfig.json`, `${appRoot}/src/main.ts`], {
+  const child = spawn(process.execPath, ['--import', 'tsx', `${appRoot}/src/main.ts`], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', TSX_TSCONFIG_PATH: `${appRoot}/tsconfig.json`, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -40,7 +41,7 @@ export function startAppProcess(
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  if (child.pid === undefined) throw new Error(`could not spawn ${tsx}`);
+  if (child.pid === undefined) throw new Error(`could not spawn node for ${appRoot}`);
   return {
     pid: child.pid,
     env,

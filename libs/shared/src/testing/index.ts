@@ -8,3 +8,4 @@ export * from './test-redis';
 export * from './test-s3';
 export * from './test-services';
 export * from './distributed-stack';
+export * from '../worker/testing/stage-worker-harness';

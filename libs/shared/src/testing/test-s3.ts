@@ -1,7 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { detectDockerEngine } from './docker-engine';
@@ -20,7 +24,58 @@ type S3rverConstructor = new (options: {
   vhostBuckets: boolean;
 }) => S3rverServer;
 // Loaded through require so its shape is declared here, next to its only use, rather than in a global .d.ts.
-const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
+const requireFromHere = createRequire(import.meta.url);
+const S3rver = requireFromHere('s3rver') as S3rverConstructor;
+fixS3rverPutObject();
+
+/** The part of s3rver's filesystem store that the fix below replaces. */
+interface S3rverObjectInput {
+  bucket: string;
+  key: string;
+  content: Buffer | NodeJS.ReadableStream;
+  metadata: Record<string, string>;
+}
+interface S3rverFilesystemStore {
+  getResourcePath(bucket: string, key: string, kind: 'object'): string;
+  putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5: string): Promise<void>;
+  putObject(object: S3rverObjectInput): Promise<{ size: number; md5: string }>;
+}
+
+/**
+ * s3rver 3.7's putObject answers before its file is written (it resolves on the hashing
+ * transform's end, or at once for a buffer) and writes in place, so a GET right after a PUT can
+ * read a short file and two PUTs to one key can tear it. Real S3 is read-after-write consistent
+ * and every PUT is atomic; this makes s3rver so: write a temporary file, wait until it is
+ * flushed, then rename it over the object.
+ */
+function fixS3rverPutObject(): void {
+  const store = (requireFromHere('s3rver/lib/stores/filesystem') as { prototype: S3rverFilesystemStore }).prototype;
+  store.putObject = async function putObject(this: S3rverFilesystemStore, object: S3rverObjectInput) {
+    const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
+    await mkdir(path.dirname(objectPath), { recursive: true });
+    const temporaryPath = `${objectPath}.${randomBytes(6).toString('hex')}.partial`;
+    const md5 = createHash('md5');
+    let size = 0;
+    const content = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content;
+    const counted = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        md5.update(chunk);
+        size += chunk.length;
+        callback(null, chunk);
+      },
+    });
+    try {
+      await pipeline(content, counted, createWriteStream(temporaryPath));
+      await rename(temporaryPath, objectPath);
+    } catch (error) {
+      await rm(temporaryPath, { force: true });
+      throw error;
+    }
+    const digest = md5.digest('hex');
+    await this.putMetadata(object.bucket, object.key, object.metadata, digest);
+    return { size, md5: digest };
+  };
+}
 
 export type S3Source = 'env' | 's3rver';
 

@@ -37,7 +37,8 @@ export async function writeEventStream(
       if (!response.write(sseMessage(item))) await once(response, 'drain', { signal });
     }
   } catch (error) {
-    // the client left or the server is stopping: the stream just ends
+    // after an abort (client gone, server stopping) an error is the abort's own doing; any other is
+    // logged, and the stream ends: the client reconnects with Last-Event-ID
     if (!signal.aborted) logger.error({ err: error }, 'event stream failed');
   } finally {
     if (!response.destroyed) response.end();

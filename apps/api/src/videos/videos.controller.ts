@@ -86,6 +86,8 @@ export class VideosController {
     const items = await this.videos.events(owner, id, lastEventId === '' ? undefined : lastEventId, signal);
     reply.hijack();
     reply.raw.on('close', () => clientGone.abort());
+    // gone while the backlog was read: 'close' has been and gone
+    if (reply.raw.destroyed) clientGone.abort();
     await writeEventStream(reply.raw, items, signal, this.logger);
   }
 }

@@ -5,6 +5,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { z } from 'zod';
 import { ARTIFACT_FILES, artifactKey, type ArtifactName } from '../contracts/artifact-keys';
+import { TRANSIENT_NETWORK_ERROR_CODES } from '../network/network-error-codes';
 
 /** A video's artifact that is not in the bucket (never written, or deleted). */
 export class ArtifactNotFound extends Error {
@@ -177,19 +178,6 @@ const TRANSIENT_ERROR_NAMES = new Set([
   'TimeoutError',
   'AbortError',
 ]);
-const TRANSIENT_NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ECONNABORTED',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
 
 /**
  * Whether retrying the storage call may succeed (DESIGN.md §3: a stage retries transient
@@ -207,7 +195,7 @@ export function isTransientStorageError(error: unknown): boolean {
   }
   if (TRANSIENT_ERROR_NAMES.has(error.name)) return true;
   const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && TRANSIENT_NETWORK_CODES.has(code)) return true;
+  if (typeof code === 'string' && TRANSIENT_NETWORK_ERROR_CODES.has(code)) return true;
   const cause = (error as { cause?: unknown }).cause;
   if (cause !== undefined && cause !== error) return isTransientStorageError(cause);
   // An AggregateError (Node's happy-eyeballs connect) carries each address's failure.

@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
 import { assertVideoId, VIDEO_ID_PATTERN } from '../contracts/artifact-keys';
 import type { ArtifactStore } from '../storage/artifact-store';
+import { webhookEventTypeOf, type WebhookEventType } from '../webhooks/webhook-events';
+import { webhookOutboxKey } from '../webhooks/webhook-outbox-entry';
 import { videoEventSchema, type StoredVideoEvent, type VideoEvent } from './video-events';
 import { decodeListCursor, encodeListCursor, isAfterPosition, type VideoListPosition } from './video-list-cursor';
 import { isTerminalStatus, videoRecordSchema, type VideoRecord, type VideoStatus } from './video-record';
@@ -19,6 +21,15 @@ export interface VideoStoreOptions {
   maxEvents?: number;
 }
 
+/** Where a video's webhook events go (issue 6): fixed when the video is created. */
+export interface VideoWebhookSubscription {
+  url: string;
+  /** only these types; every type when absent */
+  events?: readonly WebhookEventType[];
+  /** `video.progress` at most once per this many ms; never when 0 or absent */
+  progressIntervalMs?: number;
+}
+
 export interface VideoListOptions {
   /** 1..100 */
   limit: number;
@@ -28,6 +39,8 @@ export interface VideoListOptions {
 
 const DEFAULT_TERMINAL_TTL_SECONDS = 7 * 24 * 3600;
 const DEFAULT_MAX_EVENTS = 10_000;
+/** entries the webhook outbox keeps at most; the relay deletes each one it has queued, so it stays near empty */
+const OUTBOX_MAX_ENTRIES = 1_000_000;
 /** read-modify-write attempts before an update gives up (each conflict means another writer got in first) */
 const MAX_UPDATE_ATTEMPTS = 100;
 /** job.json rewrites when concurrent updates keep landing (see persistSnapshot) */
@@ -35,36 +48,73 @@ const MAX_SNAPSHOT_WRITES = 5;
 const STREAM_ID_PATTERN = /^\d{1,20}(-\d{1,20})?$/;
 
 /**
- * Creates the record, its first event and its owner index entry, unless the record exists.
- * KEYS: record, events, owner index. ARGV: record JSON, max events, event entry, score, id.
+ * The webhook outbox step (issue 6), shared by both scripts: an event that a webhook carries
+ * (`wtype` not empty) also goes to the outbox stream when the video has a webhook subscription
+ * whose filter takes it; `video.progress` at most once per the subscription's `progress_ms`.
+ * Appended in the same script as the event itself, so a crash can never lose or invent a delivery.
+ * The subscription hash: url, owner, progress_ms, progress_at, and `*` (every type) or one field per type.
  */
-const CREATE_SCRIPT = `
+const OUTBOX_FUNCTION = `
+local function outbox(subKey, outboxKey, outboxMax, videoId, entry, wtype, atMs)
+  if wtype == '' then return end
+  local url = redis.call('HGET', subKey, 'url')
+  if not url then return end
+  if redis.call('HEXISTS', subKey, '*') == 0 and redis.call('HEXISTS', subKey, wtype) == 0 then return end
+  if wtype == 'video.progress' then
+    local every = tonumber(redis.call('HGET', subKey, 'progress_ms') or '0')
+    if every <= 0 then return end
+    local last = redis.call('HGET', subKey, 'progress_at')
+    if last and tonumber(atMs) - tonumber(last) < every then return end
+    redis.call('HSET', subKey, 'progress_at', atMs)
+  end
+  redis.call('XADD', outboxKey, 'MAXLEN', '~', outboxMax, '*', 'video', videoId, 'type', wtype, 'url', url,
+    'owner', redis.call('HGET', subKey, 'owner') or '', 'e', entry)
+end
+`;
+
+/**
+ * Creates the record, its first event, its owner index entry and its webhook subscription (when
+ * it has a URL), unless the record exists.
+ * KEYS: record, events, owner index, webhook subscription, webhook outbox.
+ * ARGV: record JSON, max events, event entry, score, id, webhook type, event time ms, outbox max,
+ * then the subscription's field/value pairs (none without a webhook).
+ */
+const CREATE_SCRIPT = `${OUTBOX_FUNCTION}
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
+if #ARGV > 8 then
+  redis.call('DEL', KEYS[4])
+  for i = 9, #ARGV, 2 do redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1]) end
+  outbox(KEYS[4], KEYS[5], ARGV[8], ARGV[5], ARGV[3], ARGV[6], ARGV[7])
+end
 return {id}
 `;
 
 /**
  * Compare-and-set of the record plus its events, in one atomic step: the record is replaced only
  * if it is still exactly what the transition read. Returns -1 when the record is missing, 0 on a
- * conflict, else the new stream ids.
- * KEYS: record, events. ARGV: expected JSON, new JSON, TTL seconds (0: none), max events, entries…
+ * conflict, else the new stream ids. Each event also goes to the webhook outbox when subscribed.
+ * KEYS: record, events, webhook subscription, webhook outbox.
+ * ARGV: expected JSON, new JSON, TTL seconds (0: none), max events, video id, outbox max, then per
+ * event three values: entry, webhook type ('' for none), event time ms.
  */
-const UPDATE_SCRIPT = `
+const UPDATE_SCRIPT = `${OUTBOX_FUNCTION}
 local current = redis.call('GET', KEYS[1])
 if not current then return -1 end
 if current ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
 local ids = {}
-for i = 5, #ARGV do
+for i = 7, #ARGV, 3 do
   ids[#ids + 1] = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'e', ARGV[i])
+  outbox(KEYS[3], KEYS[4], ARGV[6], ARGV[5], ARGV[i], ARGV[i + 1], ARGV[i + 2])
 end
 local ttl = tonumber(ARGV[3])
 if ttl > 0 then
   redis.call('EXPIRE', KEYS[1], ttl)
   redis.call('EXPIRE', KEYS[2], ttl)
+  redis.call('EXPIRE', KEYS[3], ttl)
 end
 return ids
 `;
@@ -95,22 +145,32 @@ export class VideoStore {
   }
 
   /** Writes a new record (fails with VideoAlreadyExists if the id exists), its `status: queued` event, the owner index entry, and job.json on S3. */
-  async create(record: VideoRecord): Promise<StoredVideoEvent[]> {
+  async create(record: VideoRecord, webhook?: VideoWebhookSubscription): Promise<StoredVideoEvent[]> {
     assertVideoId(record.id);
     const event: VideoEvent = { type: 'status', status: record.status, stage: record.stage };
-    const created: VideoRecord = videoRecordSchema.parse({ ...record, sequence: record.sequence + 1 });
+    const created: VideoRecord = videoRecordSchema.parse({
+      ...record,
+      sequence: record.sequence + 1,
+      ...(webhook === undefined ? {} : { webhookUrl: webhook.url }),
+    });
     const entry = streamEntry(created.sequence, created.updatedAt, event);
     const reply = await this.redis.eval(
       CREATE_SCRIPT,
-      3,
+      5,
       this.recordKey(created.id),
       this.eventsKey(created.id),
       this.ownerKey(created.owner),
+      this.webhookKey(created.id),
+      this.outboxKey(),
       JSON.stringify(created),
       this.maxEvents,
       entry,
       Date.parse(created.createdAt),
       created.id,
+      webhookEventTypeOf(event) ?? '',
+      Date.parse(created.updatedAt),
+      OUTBOX_MAX_ENTRIES,
+      ...(webhook === undefined ? [] : subscriptionFields(created.owner, webhook)),
     );
     if (!Array.isArray(reply)) throw new VideoAlreadyExists(created.id);
     await this.persistSnapshot(created);
@@ -149,14 +209,22 @@ export class VideoStore {
       const ttl = isTerminalStatus(after.status) && !isTerminalStatus(before.status) ? this.terminalTtlSeconds : 0;
       const reply = await this.redis.eval(
         UPDATE_SCRIPT,
-        2,
+        4,
         this.recordKey(videoId),
         this.eventsKey(videoId),
+        this.webhookKey(videoId),
+        this.outboxKey(),
         raw,
         JSON.stringify(after),
         ttl,
         this.maxEvents,
-        ...stored.map((entry) => streamEntry(entry.sequence, entry.at, entry.event)),
+        videoId,
+        OUTBOX_MAX_ENTRIES,
+        ...stored.flatMap((entry) => [
+          streamEntry(entry.sequence, entry.at, entry.event),
+          webhookEventTypeOf(entry.event) ?? '',
+          Date.parse(entry.at),
+        ]),
       );
       if (reply === -1) throw new VideoNotFound(videoId);
       if (!Array.isArray(reply)) continue;
@@ -259,6 +327,14 @@ export class VideoStore {
     return `${this.prefix}:video:${videoId}:events`;
   }
 
+  private webhookKey(videoId: string): string {
+    return `${this.prefix}:video:${videoId}:webhook`;
+  }
+
+  private outboxKey(): string {
+    return webhookOutboxKey(this.prefix);
+  }
+
   private ownerKey(owner: string): string {
     return `${this.prefix}:videos-by-owner:${owner}`;
   }
@@ -322,6 +398,12 @@ function isAborted(signal: AbortSignal | undefined): boolean {
 function checkEventId(eventId: string): string {
   if (!STREAM_ID_PATTERN.test(eventId)) throw new InvalidEventId(eventId);
   return eventId;
+}
+
+/** The webhook subscription hash's field/value pairs. */
+function subscriptionFields(owner: string, webhook: VideoWebhookSubscription): (string | number)[] {
+  const filter = webhook.events === undefined ? ['*'] : [...new Set(webhook.events)];
+  return ['url', webhook.url, 'owner', owner, 'progress_ms', webhook.progressIntervalMs ?? 0, ...filter.flatMap((type) => [type, 1])];
 }
 
 function streamEntry(sequence: number, at: string, event: VideoEvent): string {

@@ -13,3 +13,4 @@ export * from './redis';
 export * from './safetensors';
 export * from './storage';
 export * from './worker';
+export * from './webhooks';

@@ -1,13 +1,14 @@
 // The interp stage worker (latent frame interpolation, DESIGN.md §1): one BullMQ worker on the `interp` queue.
 import { openModelFolder, resolveFfmpegPath } from '@magicvideo/diffusion';
-import { runStageWorker, workerSessionOptions } from '@magicvideo/shared';
+import { runStageWorker, withModelMetrics, workerSessionOptions } from '@magicvideo/shared';
 import { interpStage } from './interp.processor';
 
 runStageWorker({
   stage: 'interp',
   lockDurationMs: 60_000,
-  async load({ config, logger, registerCloser }) {
-    const folder = await openModelFolder(config.modelsDir, workerSessionOptions(config, logger));
+  async load({ stage, config, logger, registerCloser }) {
+    // Every session load and run is timed into the metrics; the stage functions see the same folder.
+    const folder = withModelMetrics(await openModelFolder(config.modelsDir, workerSessionOptions(config, logger)), stage);
     registerCloser('model folder', () => folder.close());
     // Every session this stage runs, created now rather than on the first job.
     await Promise.all([folder.runner('vae_decoder'), folder.runner('image_encoder'), folder.runner('interp_unet')]);

@@ -7,6 +7,7 @@ export * from './health';
 export * from './jobs';
 export * from './lifecycle';
 export * from './logging';
+export * from './metrics';
 export * from './model-folder/contract';
 export * from './model-folder/manifest';
 export * from './redis';

@@ -9,14 +9,17 @@ export interface HealthServer {
 }
 
 /**
- * `/healthz` (200 while the process runs) and `/readyz` (200 when every dependency answers,
- * else 503 naming the failures) on plain node:http, for processes without an HTTP framework.
+ * `/healthz` (200 while the process runs), `/readyz` (200 when every dependency answers, else
+ * 503 naming the failures) and, given `metrics`, `/metrics` (Prometheus' text format) on plain
+ * node:http, for processes without an HTTP framework.
  */
 export async function startHealthServer(options: {
   port: number;
   checks: Record<string, DependencyCheck>;
   logger: Logger;
   host?: string;
+  /** the `/metrics` body (e.g. renderMetrics); no `/metrics` route without it */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
 }): Promise<HealthServer> {
   const server: Server = createServer((request, response) => {
     const send = (status: number, body: unknown): void => {
@@ -27,6 +30,17 @@ export async function startHealthServer(options: {
     if (path === '/healthz') return send(200, { status: 'ok' });
     if (path === '/readyz') {
       void checkReadiness(options.checks).then((report) => send(report.status === 'ok' ? 200 : 503, report));
+      return;
+    }
+    const { metrics } = options;
+    if (path === '/metrics' && metrics !== undefined) {
+      metrics().then(
+        ({ contentType, body }) => response.writeHead(200, { 'content-type': contentType }).end(body),
+        (error: unknown) => {
+          options.logger.error({ err: error }, 'metrics could not be collected');
+          send(500, { error: 'MetricsUnavailable' });
+        },
+      );
       return;
     }
     send(404, { error: 'NotFound' });

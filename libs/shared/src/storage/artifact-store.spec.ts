@@ -104,6 +104,25 @@ describe('ArtifactStore (against a real S3 server)', () => {
     await expect(store.getJson('json-1', 'request', z.object({ seed: z.string() }))).rejects.toBeInstanceOf(InvalidArtifact);
   });
 
+  it('tells its observer the bytes of each read and write (bytes, files, and a failed read not at all)', async () => {
+    const seen: string[] = [];
+    const observed = new ArtifactStore(s3, services.s3.bucket, {
+      observer: { read: (artifact, bytes) => seen.push(`read ${artifact} ${bytes}`), written: (artifact, bytes) => seen.push(`written ${artifact} ${bytes}`) },
+    });
+    await observed.putBytes('observed-1', 'text', randomBytes(321), 'application/octet-stream');
+    const dir = await mkdtemp(path.join(tmpdir(), 'mv-observer-'));
+    try {
+      const file = path.join(dir, 'video.mp4');
+      await writeFile(file, randomBytes(77));
+      await observed.putFile('observed-1', 'videoMp4', file, 'video/mp4');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    await observed.getBytes('observed-1', 'text');
+    await expect(observed.getBytes('observed-1', 'frames')).rejects.toBeInstanceOf(ArtifactNotFound);
+    expect(seen).toEqual(['written text 321', 'written videoMp4 77', 'read text 321']);
+  });
+
   it('names a content type for every kind of artifact', () => {
     expect(store.contentTypeOf('videoMp4')).toBe('video/mp4');
     expect(store.contentTypeOf('videoWebm')).toBe('video/webm');

@@ -28,7 +28,15 @@ export class InvalidArtifact extends Error {
   }
 }
 
+/** Told the size of every artifact read or written (the metrics' S3 traffic); must not throw. */
+export interface ArtifactObserver {
+  read(artifact: ArtifactName, bytes: number): void;
+  written(artifact: ArtifactName, bytes: number): void;
+}
+
 export interface ArtifactStoreOptions {
+  /** counts the bytes of each successful read and write */
+  observer?: ArtifactObserver;
   /** bodies at least this large go up as multipart uploads (default 16 MiB) */
   multipartThresholdBytes?: number;
   /** multipart part size (default 8 MiB; S3's minimum is 5 MiB for every part but the last) */
@@ -57,6 +65,7 @@ const CONTENT_TYPES_BY_EXTENSION: Record<string, string> = {
 export class ArtifactStore {
   private readonly multipartThresholdBytes: number;
   private readonly partSizeBytes: number;
+  private readonly observer: ArtifactObserver | undefined;
 
   constructor(
     private readonly s3: S3Client,
@@ -65,6 +74,7 @@ export class ArtifactStore {
   ) {
     this.multipartThresholdBytes = options.multipartThresholdBytes ?? DEFAULT_MULTIPART_THRESHOLD;
     this.partSizeBytes = options.partSizeBytes ?? DEFAULT_PART_SIZE;
+    this.observer = options.observer;
   }
 
   key(videoId: string, artifact: ArtifactName): string {
@@ -81,9 +91,10 @@ export class ArtifactStore {
     const key = this.key(videoId, artifact);
     if (bytes.byteLength < this.multipartThresholdBytes) {
       await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentType: contentType, ContentLength: bytes.byteLength }));
-      return key;
+    } else {
+      await this.upload(key, bytes, contentType);
     }
-    await this.upload(key, bytes, contentType);
+    this.observer?.written(artifact, bytes.byteLength);
     return key;
   }
 
@@ -96,9 +107,10 @@ export class ArtifactStore {
       await this.s3.send(
         new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: createReadStream(path), ContentType: contentType, ContentLength: size }),
       );
-      return key;
+    } else {
+      await this.upload(key, createReadStream(path), contentType);
     }
-    await this.upload(key, createReadStream(path), contentType);
+    this.observer?.written(artifact, size);
     return key;
   }
 
@@ -112,7 +124,9 @@ export class ArtifactStore {
     try {
       const response = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       if (response.Body === undefined) throw new ArtifactNotFound(key);
-      return await response.Body.transformToByteArray();
+      const bytes = await response.Body.transformToByteArray();
+      this.observer?.read(artifact, bytes.byteLength);
+      return bytes;
     } catch (error) {
       if (isMissingObject(error)) throw new ArtifactNotFound(key);
       throw error;

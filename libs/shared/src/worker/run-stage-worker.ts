@@ -9,6 +9,11 @@ import { CancelListener } from '../jobs/cancel-channel';
 import { VideoStore } from '../jobs/video-store';
 import { type Closer, installGracefulShutdown, SHUTDOWN_EXIT_CODES } from '../lifecycle/graceful-shutdown';
 import { createLogger, type Logger } from '../logging/logger';
+import { artifactTrafficObserver } from '../metrics/artifact-metrics';
+import { gaugeFamily } from '../metrics/metric-family';
+import { collectProcessMetrics, renderMetrics } from '../metrics/process-metrics';
+import { initialiseStageMetrics, stageStalls } from '../metrics/stage-metrics';
+import { initialiseVideoMetrics } from '../metrics/video-metrics';
 import { closeRedisConnection, createRedisConnection } from '../redis/redis-connection';
 import { ArtifactStore } from '../storage/artifact-store';
 import { createS3Client, ensureBucket } from '../storage/s3-client';
@@ -17,6 +22,8 @@ import { createStageProcessor, type StageHandler } from './stage-job-runner';
 
 /** What a stage's `load` is given: the process's configuration, logger and artifact store. */
 export interface StageWorkerContext {
+  /** the stage this worker serves (a label of its metrics, e.g. withModelMetrics) */
+  stage: StageName;
   config: WorkerConfig;
   logger: Logger;
   artifacts: ArtifactStore;
@@ -41,7 +48,7 @@ export interface StageWorkerDefinition {
  * the stage's models loaded once (`/readyz` reports `models` until then, and the error if loading
  * failed, after which the process exits non-zero), the video record store, one cancel listener
  * per process, a BullMQ Worker on the stage's queue under the configured prefix with lock and
- * stalled-check settings, `/healthz` and `/readyz` on HEALTH_PORT, and graceful shutdown. On
+ * stalled-check settings, `/healthz`, `/readyz` and `/metrics` on HEALTH_PORT, and graceful shutdown. On
  * SIGTERM the worker stops fetching and `worker.close()` waits for the active jobs; if the grace
  * period runs out first the process exits non-zero and BullMQ's stalled-job check hands the job
  * to another worker.
@@ -65,28 +72,37 @@ export async function runStageWorker(definition: StageWorkerDefinition, env: Env
   const s3 = createS3Client(config.s3);
   shutdown.register('s3', () => s3.destroy());
   const models = modelsReadiness();
+  collectProcessMetrics();
+  initialiseVideoMetrics();
+  initialiseStageMetrics(stage, config.concurrency);
 
   try {
     const health = await startHealthServer({
       port: config.healthPort,
       checks: { redis: redisPingCheck(readinessRedis), s3: s3BucketCheck(s3, config.s3.bucket), models: models.check },
       logger,
+      metrics: renderMetrics,
     });
     shutdown.register('health server', () => health.close());
     if (config.s3.createBucket) await ensureBucket(s3, config.s3.bucket);
-    const artifacts = new ArtifactStore(s3, config.s3.bucket);
+    const artifacts = new ArtifactStore(s3, config.s3.bucket, { observer: artifactTrafficObserver(stage) });
     const store = new VideoStore({ redis: storeRedis, prefix: config.queuePrefix, artifacts });
     const cancels = await CancelListener.start(config.redisUrl, config.queuePrefix, logger);
     shutdown.register('cancel listener', () => cancels.close());
 
     const loadStarted = performance.now();
     const handler = await definition.load({
+      stage,
       config,
       logger,
       artifacts,
       registerCloser: (name, close) => shutdown.register(name, close),
     });
     models.loaded();
+    const loadSeconds = (performance.now() - loadStarted) / 1000;
+    gaugeFamily({ name: 'magicvideo_worker_models_load_seconds', help: "A worker's whole model loading at start (every session), by stage.", labelNames: ['stage'] })
+      .labels({ stage })
+      .set(loadSeconds);
     logger.info({ loadMs: Math.round(performance.now() - loadStarted), modelsDir: config.modelsDir }, 'models loaded');
     if (shutdown.stopping.aborted) return;
 
@@ -98,10 +114,15 @@ export async function runStageWorker(definition: StageWorkerDefinition, env: Env
       stalledInterval,
       maxStalledCount: config.maxStalledCount,
     });
-    worker.on('active', (job) => logger.info({ jobId: job.id }, 'job started'));
-    worker.on('completed', (job) => logger.info({ jobId: job.id }, 'job completed'));
-    worker.on('failed', (job, error) => logger.warn({ jobId: job?.id, err: error }, 'job failed'));
-    worker.on('stalled', (jobId) => logger.warn({ jobId }, 'job stalled; moved back to wait'));
+    // Every line about a job names its video and stage (job data is validated by the processor; here it is only read for the log).
+    const videoOf = (job: { data: unknown } | undefined): unknown => (job?.data as { videoId?: unknown } | undefined)?.videoId;
+    worker.on('active', (job) => logger.info({ jobId: job.id, videoId: videoOf(job), stage }, 'job started'));
+    worker.on('completed', (job) => logger.info({ jobId: job.id, videoId: videoOf(job), stage }, 'job completed'));
+    worker.on('failed', (job, error) => logger.warn({ jobId: job?.id, videoId: videoOf(job), stage, err: error }, 'job failed'));
+    worker.on('stalled', (jobId) => {
+      stageStalls.labels({ stage }).inc();
+      logger.warn({ jobId, stage }, 'job stalled; moved back to wait');
+    });
     worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
     shutdown.register('bullmq worker', () => worker.close());
     logger.info(

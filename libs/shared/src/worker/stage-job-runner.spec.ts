@@ -9,6 +9,8 @@ import { newVideoRecord } from '../jobs/video-record';
 import { VideoStore } from '../jobs/video-store';
 import { stageCompleted, stageStarted, videoCancelled } from '../jobs/video-transitions';
 import { createLogger } from '../logging/logger';
+import { denoisingStepSeconds, stageDurationSeconds, stageRetries, workerBusyJobs } from '../metrics/stage-metrics';
+import { videosFinished } from '../metrics/video-metrics';
 import { ArtifactStore } from '../storage/artifact-store';
 import { createS3Client } from '../storage/s3-client';
 import { startTestServices, type TestServices } from '../testing/test-services';
@@ -17,6 +19,13 @@ import { StageProgressWriter } from './stage-progress';
 
 const logger = createLogger({ service: 'stage-job-runner-test', level: 'silent', nodeEnv: 'test' });
 const stage: StageName = 'keyframe';
+
+/** The current value of one series of a counter or gauge (metrics are process-wide: tests compare before and after). */
+async function valueOf(metric: { get(): Promise<{ values: { labels: Record<string, unknown>; value: number; metricName?: string }[] }> }, labels: Record<string, string>, metricName?: string): Promise<number> {
+  const { values } = await metric.get();
+  const found = values.find((entry) => (metricName === undefined || entry.metricName === metricName) && Object.entries(labels).every(([key, value]) => entry.labels[key] === value));
+  return found?.value ?? 0;
+}
 const params = {
   prompt: 'a red circle',
   negativePrompt: '',
@@ -113,6 +122,8 @@ describe('createStageProcessor (real Redis, s3rver, an in-process BullMQ worker)
 
   it('retries a transient storage failure after a backoff, reporting stage.retrying, then completes', async () => {
     const data = await newVideo();
+    const retriesBefore = await valueOf(stageRetries, { stage });
+    const retriedAttemptsBefore = await valueOf(stageDurationSeconds, { stage, outcome: 'retried' }, 'magicvideo_stage_duration_seconds_count');
     let calls = 0;
     const handler: StageHandler = async () => {
       calls += 1;
@@ -129,10 +140,14 @@ describe('createStageProcessor (real Redis, s3rver, an in-process BullMQ worker)
       { type: 'stage.retrying', stage, attempt: 1, error: { code: 'StorageUnavailable', message: 'connect ECONNREFUSED 127.0.0.1:9', stage } },
     ]);
     expect((await store.get(data.videoId))?.stageRecords.keyframe).toMatchObject({ state: 'completed', attempts: 2 });
+    expect(await valueOf(stageRetries, { stage })).toBe(retriesBefore + 1);
+    expect(await valueOf(stageDurationSeconds, { stage, outcome: 'retried' }, 'magicvideo_stage_duration_seconds_count')).toBe(retriedAttemptsBefore + 1);
+    expect(await valueOf(workerBusyJobs, { stage })).toBe(0);
   });
 
-  it('fails the video with the transient code once the attempts run out', async () => {
+  it('fails the video with the transient code once the attempts run out, counting it failed once', async () => {
     const data = await newVideo();
+    const failedBefore = await valueOf(videosFinished, { status: 'failed' });
     const failure = await withWorker(
       async () => Promise.reject(connectionRefused()),
       async () => failureOf(await add(data, 2)),
@@ -143,6 +158,7 @@ describe('createStageProcessor (real Redis, s3rver, an in-process BullMQ worker)
       error: { code: 'StorageUnavailable', stage },
       stageRecords: { keyframe: { state: 'failed', attempts: 2 } },
     });
+    expect(await valueOf(videosFinished, { status: 'failed' })).toBe(failedBefore + 1);
   });
 
   it('fails at once with InternalError on anything it does not know (a bug)', async () => {
@@ -226,6 +242,19 @@ describe('createStageProcessor (real Redis, s3rver, an in-process BullMQ worker)
     );
     expect(calls).toBe(0);
     expect(result).toEqual({ outputs });
+  });
+
+  it('times every denoising step after the first from its progress reports, even those whose progress write is throttled', async () => {
+    const data = await newVideo();
+    const stepsBefore = await valueOf(denoisingStepSeconds, { stage }, 'magicvideo_denoising_step_seconds_count');
+    await withWorker(
+      async (job) => {
+        for (let step = 1; step <= 4; step++) job.reportProgress(step, 4);
+        return { outputs: { keyframes: artifacts.key(data.videoId, 'keyframes') } };
+      },
+      async () => (await add(data, 1)).waitUntilFinished(events, 30_000),
+    );
+    expect(await valueOf(denoisingStepSeconds, { stage }, 'magicvideo_denoising_step_seconds_count')).toBe(stepsBefore + 3);
   });
 
   it('writes progress in step order, always the final step, and skips steps closer than the interval', async () => {

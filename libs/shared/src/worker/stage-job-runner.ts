@@ -6,6 +6,8 @@ import { stageJobDataSchema, type StageJobData, type StageJobResult } from '../j
 import { isTerminalStatus, type VideoError, type VideoRecord } from '../jobs/video-record';
 import type { VideoStore } from '../jobs/video-store';
 import { stageCompleted, stageRetrying, stageStarted, videoFailed } from '../jobs/video-transitions';
+import { DENOISING_STAGES, stageDurationSeconds, stageQueueWaitSeconds, stageRetries, startBusyJob, stepTimer, type StageOutcome } from '../metrics/stage-metrics';
+import { recordVideoFinished } from '../metrics/video-metrics';
 import type { ArtifactStore } from '../storage/artifact-store';
 import { StageError } from './stage-error';
 import { classifyStageFailure } from './stage-failure';
@@ -64,7 +66,9 @@ function isCancelledOrFailed(record: VideoRecord): boolean {
  * failed), turns the cross-process cancel channel into the logic's AbortSignal, and sorts
  * failures: a bad input or model error fails the video at once (UnrecoverableError, message
  * `Code: detail`), a transient storage or Redis error is retried with the flow's backoff while
- * attempts remain, anything else fails with InternalError.
+ * attempts remain, anything else fails with InternalError. Each attempt is measured (queue wait,
+ * duration by outcome, denoising steps, busy time) and a video whose status this attempt made
+ * terminal is counted finished, once, here.
  */
 export function createStageProcessor(options: StageProcessorOptions): Processor<unknown, StageJobResult> {
   const { stage, handler, store, cancels, artifacts } = options;
@@ -78,6 +82,11 @@ export function createStageProcessor(options: StageProcessorOptions): Processor<
     const { videoId } = data;
     const logger = options.logger.child({ videoId, stage, jobId: job.id });
     const attempt = attemptOf(job);
+    const busy = startBusyJob(stage);
+    let attemptStartedAt: number | undefined;
+    const observeAttempt = (outcome: StageOutcome): void => {
+      if (attemptStartedAt !== undefined) stageDurationSeconds.labels({ stage, outcome }).observe((performance.now() - attemptStartedAt) / 1000);
+    };
     const controller = cancels.register(videoId);
     const { signal } = controller;
     // worker.cancelJob() (this process only) ends up in the same signal as the cancel channel.
@@ -86,7 +95,8 @@ export function createStageProcessor(options: StageProcessorOptions): Processor<
 
     const fail = async (error: VideoError): Promise<void> => {
       try {
-        await store.update(videoId, (record) => videoFailed(record, error, now()));
+        const failed = await store.update(videoId, (record) => videoFailed(record, error, now()));
+        if (failed !== null) recordVideoFinished(failed.record);
       } catch (updateError) {
         logger.error({ err: updateError, videoError: error }, 'could not record the failure');
       }
@@ -114,6 +124,9 @@ export function createStageProcessor(options: StageProcessorOptions): Processor<
         return { outputs: latest.outputs };
       }
       logger.info({ attempt }, 'stage started');
+      attemptStartedAt = performance.now();
+      stageQueueWaitSeconds.labels({ stage }).observe((started.record.stageRecords[stage]?.waitMs ?? 0) / 1000);
+      const timeStep = DENOISING_STAGES.includes(stage) ? stepTimer(stage) : undefined;
 
       const progress = new StageProgressWriter({
         job,
@@ -129,7 +142,10 @@ export function createStageProcessor(options: StageProcessorOptions): Processor<
       const result = await handler({
         data,
         signal,
-        reportProgress: (step, totalSteps) => progress.report(step, totalSteps),
+        reportProgress: (step, totalSteps) => {
+          timeStep?.(step);
+          progress.report(step, totalSteps);
+        },
         artifacts,
         logger,
       });
@@ -144,11 +160,14 @@ export function createStageProcessor(options: StageProcessorOptions): Processor<
       if (completed === null && latest !== undefined && isCancelledOrFailed(latest)) {
         throw cancelledError(videoId, latest.status);
       }
+      observeAttempt('completed');
+      if (completed !== null && completed.record.status === 'succeeded') recordVideoFinished(completed.record);
       logger.info({ durationMs: Math.round(performance.now() - startedAt), outputs: result.outputs }, 'stage completed');
       return result;
     } catch (error) {
       const failure = classifyStageFailure(error, signal);
       if (failure.kind === 'cancelled') {
+        observeAttempt('cancelled');
         logger.info({ reason: failure.message }, 'stage cancelled');
         throw error instanceof StageError && error.code === 'StageCancelled' ? error : new StageError('StageCancelled', failure.message);
       }
@@ -156,6 +175,8 @@ export function createStageProcessor(options: StageProcessorOptions): Processor<
       if (failure.kind === 'transient') {
         const attempts = job.opts.attempts ?? 1;
         if (job.attemptsMade + 1 < attempts) {
+          observeAttempt('retried');
+          stageRetries.labels({ stage }).inc();
           logger.warn({ err: error, attempt, attempts }, 'transient failure; the stage runs again after a backoff');
           try {
             await store.update(videoId, (record) => stageRetrying(record, stage, attempt, videoError, now()));
@@ -168,10 +189,12 @@ export function createStageProcessor(options: StageProcessorOptions): Processor<
       } else {
         logger.error({ err: error, code: failure.code }, failure.kind === 'bug' ? 'stage failed (a bug)' : 'stage failed');
       }
+      observeAttempt('failed');
       await fail(videoError);
       if (error instanceof StageError) throw error;
       throw new UnrecoverableError(`${failure.code}: ${failure.message}`);
     } finally {
+      busy.end();
       workerSignal?.removeEventListener('abort', onWorkerAbort);
       cancels.release(videoId, controller);
     }

@@ -235,6 +235,12 @@ export class VideoStore {
     throw new VideoUpdateConflict(videoId, MAX_UPDATE_ATTEMPTS);
   }
 
+  /** Ends the video's webhook subscription: later events no longer go to the outbox (a receiver answered 410 Gone). */
+  async dropWebhook(videoId: string): Promise<void> {
+    assertVideoId(videoId);
+    await this.redis.del(this.webhookKey(videoId));
+  }
+
   /** The owner's videos, newest first; the cursor is opaque (base64url), status filters. limit 1..100. */
   async list(owner: string, options: VideoListOptions): Promise<{ videos: VideoRecord[]; nextCursor: string | null }> {
     const limit = Math.trunc(options.limit);

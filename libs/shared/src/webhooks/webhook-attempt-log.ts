@@ -69,6 +69,21 @@ export class WebhookAttemptLog {
       .exec();
   }
 
+  /** A receiver answered 410 Gone for this video's URL: nothing more goes there. */
+  async markGone(videoId: string, url: string): Promise<void> {
+    const key = this.goneKey(videoId);
+    await this.redis.multi().sadd(key, url).expire(key, this.ttlSeconds).exec();
+  }
+
+  async isGone(videoId: string, url: string): Promise<boolean> {
+    return (await this.redis.sismember(this.goneKey(videoId), url)) === 1;
+  }
+
+  /** Forgets a 410 (a manual retry is the owner saying the receiver is back). */
+  async clearGone(videoId: string, url: string): Promise<void> {
+    await this.redis.srem(this.goneKey(videoId), url);
+  }
+
   /** The video's attempts, oldest first. */
   async attempts(videoId: string): Promise<WebhookAttempt[]> {
     const raws = await this.redis.lrange(this.attemptsKey(videoId), 0, -1);
@@ -87,6 +102,10 @@ export class WebhookAttemptLog {
 
   private deliveriesKey(videoId: string): string {
     return `${this.prefix}:video:${videoId}:webhook-deliveries`;
+  }
+
+  private goneKey(videoId: string): string {
+    return `${this.prefix}:video:${videoId}:webhook-gone`;
   }
 
   private countsKey(videoId: string): string {

@@ -67,6 +67,8 @@ export function startWebhookDispatcher(options: WebhookDispatcherOptions): Worke
 
 async function deliver(job: Job, options: WebhookDispatcherOptions): Promise<void> {
   const delivery = webhookDeliverySchema.parse(job.data);
+  // after a 410 Gone the receiver gets nothing more, not even deliveries queued before it
+  if (await options.attemptLog.isGone(delivery.videoId, delivery.url)) return;
   const attempt = await options.attemptLog.nextAttempt(delivery.videoId, delivery.deliveryId);
   const lastTry = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
   const started = performance.now();
@@ -101,6 +103,10 @@ async function deliver(job: Job, options: WebhookDispatcherOptions): Promise<voi
     outcome,
     error: failure?.message ?? null,
   });
+  if (outcome === 'gone') {
+    await options.attemptLog.markGone(delivery.videoId, delivery.url);
+    await options.store.dropWebhook(delivery.videoId);
+  }
   if (failure !== undefined) {
     options.logger.info({ delivery: delivery.deliveryId, attempt, statusCode, outcome, err: failure }, 'webhook delivery not accepted');
     throw failure;

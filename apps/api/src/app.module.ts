@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import type { ApiKeyRegistry, DependencyCheck, IdempotencyStore, Logger, RateLimiter, VideoService } from '@magicvideo/shared';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { HealthController, READINESS_CHECKS } from './health/health.controller';
+import { MetricsController } from './metrics/metrics.controller';
 import { API_KEY_REGISTRY, IDEMPOTENCY_STORE, LOGGER, RATE_LIMITER, SHUTDOWN_SIGNAL, SUBMISSION_LIMITS, VIDEO_SERVICE } from './tokens';
 import type { SubmissionLimits } from './videos/video-submission';
 import { VideosController } from './videos/videos.controller';
@@ -23,7 +24,7 @@ export class AppModule {
   static register(dependencies: AppDependencies): DynamicModule {
     return {
       module: AppModule,
-      controllers: [HealthController, VideosController],
+      controllers: [HealthController, MetricsController, VideosController],
       providers: [
         { provide: READINESS_CHECKS, useValue: dependencies.readinessChecks },
         { provide: VIDEO_SERVICE, useValue: dependencies.videoService },

@@ -1,11 +1,16 @@
 // The MagicVideo HTTP API (DESIGN.md §8): NestJS on Fastify. /v1/videos over the jobs core,
-// /docs (OpenAPI 3.1 + Swagger UI), /healthz and /readyz.
+// /docs (OpenAPI 3.1 + Swagger UI), /healthz, /readyz, /metrics and the queue UI at /admin/queues.
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { FlowProducer, Queue } from 'bullmq';
 import {
   ApiKeyRegistry,
   ArtifactStore,
+  artifactTrafficObserver,
+  collectProcessMetrics,
+  initialiseVideoMetrics,
+  QUEUE_NAMES,
+  registerQueueDepthMetrics,
   buildOpenApiDocument,
   closeRedisConnection,
   createLogger,
@@ -22,12 +27,14 @@ import {
   SHUTDOWN_EXIT_CODES,
   STAGE_NAMES,
   type StageName,
-  VideoService,
   VideoStore,
 } from '@magicvideo/shared';
+import { mountQueueBoard } from './admin/queue-board';
 import { AppModule } from './app.module';
 import { registerDocs } from './docs/register-docs';
 import { ErrorEnvelopeFilter } from './errors/error-envelope.filter';
+import { registerHttpRequestMetrics } from './metrics/http-request-metrics';
+import { MeteredVideoService } from './metrics/metered-video-service';
 import { readModelManifest } from './model-manifest';
 import { PinoNestLogger } from './pino-nest-logger';
 
@@ -38,6 +45,8 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit(readApiConfig);
   const logger = createLogger({ service: 'api', level: config.logLevel, nodeEnv: config.nodeEnv });
   const shutdown = installGracefulShutdown({ logger, graceMs: config.shutdownGraceMs });
+  collectProcessMetrics();
+  initialiseVideoMetrics();
 
   // Registered first, closed last: the HTTP server drains its requests before the clients go.
   const redis = createRedisConnection(config.redisUrl, { purpose: 'commands', connectionName: 'api', logger });
@@ -50,18 +59,23 @@ async function main(): Promise<void> {
       logger.info({ bucket: config.s3.bucket, result: await ensureBucket(s3, config.s3.bucket) }, 'bucket checked');
     }
     const manifest = await readModelManifest(config.modelsDir);
-    const artifacts = new ArtifactStore(s3, config.s3.bucket);
+    const artifacts = new ArtifactStore(s3, config.s3.bucket, { observer: artifactTrafficObserver('api') });
     const store = new VideoStore({ redis, prefix: config.queuePrefix, artifacts });
     // Producers only: they share the commands connection (no blocking commands), which they do not close.
     const flowProducer = new FlowProducer({ connection: redis, prefix: config.queuePrefix });
     const queues = Object.fromEntries(
       STAGE_NAMES.map((stage) => [stage, new Queue(stage, { connection: redis, prefix: config.queuePrefix })]),
     ) as Record<StageName, Queue>;
+    // Every queue of the contract (the stages and webhooks), for the depth metrics and the queue UI.
+    const webhooksQueue = new Queue('webhooks', { connection: redis, prefix: config.queuePrefix });
+    const observedQueues = QUEUE_NAMES.map((name) => (name === 'webhooks' ? webhooksQueue : queues[name]));
     shutdown.register('queues', async () => {
-      await Promise.all([flowProducer.close(), ...Object.values(queues).map((queue) => queue.close())]);
+      await Promise.all([flowProducer.close(), ...observedQueues.map((queue) => queue.close())]);
     });
+    // Queue depth is read in this process only, so the series exist once however many workers run.
+    registerQueueDepthMetrics(observedQueues);
 
-    const videoService = new VideoService({
+    const videoService = new MeteredVideoService({
       store,
       artifacts,
       flowProducer,
@@ -95,6 +109,10 @@ async function main(): Promise<void> {
       { logger: new PinoNestLogger(logger) },
     );
     app.useGlobalFilters(new ErrorEnvelopeFilter(logger));
+    const fastify = app.getHttpAdapter().getInstance();
+    registerHttpRequestMetrics(fastify);
+    if (config.adminApiKey === undefined) logger.info('ADMIN_API_KEY unset: no queue UI at /admin/queues');
+    else await mountQueueBoard(fastify, { queues: observedQueues, adminKey: config.adminApiKey });
     await registerDocs(app, buildOpenApiDocument({ version: API_VERSION, uploadLimitBytes: config.uploadLimitBytes }));
     shutdown.register('http server', () => app.close());
     await app.listen(config.port, '0.0.0.0');

@@ -33,6 +33,7 @@ describe('readApiConfig', () => {
       stageAttempts: 3,
       stageBackoffMs: 2000,
       idempotencyTtlSeconds: 86_400,
+      adminApiKey: undefined,
       redisUrl: 'redis://localhost:6379',
       s3: {
         endpoint: undefined,

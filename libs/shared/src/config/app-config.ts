@@ -66,6 +66,8 @@ const apiVariables = {
   STAGE_ATTEMPTS: envVariable('a positive integer (tries per stage, the first included)', positiveInt(3)),
   STAGE_BACKOFF_MS: envVariable('a positive integer of milliseconds (first retry delay, doubling)', positiveInt(2000)),
   IDEMPOTENCY_TTL_SECONDS: envVariable('a positive integer of seconds', positiveInt(86_400)),
+  // Unset: no queue UI at /admin/queues.
+  ADMIN_API_KEY: envVariable('a key of at least 16 characters for the queue UI at /admin/queues', z.string().min(16).optional(), { sensitive: true }),
 };
 
 const optionalPositiveInt = z.coerce.number().int().positive().optional();
@@ -117,6 +119,8 @@ export interface ApiConfig extends CommonConfig {
   stageAttempts: number;
   stageBackoffMs: number;
   idempotencyTtlSeconds: number;
+  /** The queue UI's key (ADMIN_API_KEY); undefined: the UI is not served. */
+  adminApiKey: string | undefined;
 }
 
 export interface WorkerConfig extends CommonConfig {
@@ -183,6 +187,7 @@ export function readApiConfig(env: Environment): ApiConfig {
     stageAttempts: values.STAGE_ATTEMPTS,
     stageBackoffMs: values.STAGE_BACKOFF_MS,
     idempotencyTtlSeconds: values.IDEMPOTENCY_TTL_SECONDS,
+    adminApiKey: values.ADMIN_API_KEY,
   };
 }
 

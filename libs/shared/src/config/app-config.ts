@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { type ApiKeyEntry, mergeApiKeyEntries, parseApiKeysFile, parseApiKeysVariable } from '../api/api-keys';
 import { DEFAULT_QUEUE_PREFIX, isValidQueuePrefix } from '../contracts/redis-prefix';
+import type { WebhookBackoff } from '../webhooks/webhook-backoff';
+import { parseWebhookSecretsVariable, type WebhookKeySettings } from '../webhooks/webhook-settings';
+import type { WebhookUrlPolicy } from '../webhooks/webhook-url-guard';
 import { ConfigError, type ConfigIssue } from './config-error';
 import { type Environment, type EnvValues, envVariable, parseEnvironment } from './env-schema';
 
@@ -66,6 +69,16 @@ const apiVariables = {
   STAGE_ATTEMPTS: envVariable('a positive integer (tries per stage, the first included)', positiveInt(3)),
   STAGE_BACKOFF_MS: envVariable('a positive integer of milliseconds (first retry delay, doubling)', positiveInt(2000)),
   IDEMPOTENCY_TTL_SECONDS: envVariable('a positive integer of seconds', positiveInt(86_400)),
+  // Webhooks (issue 6; docs/webhooks.md). WEBHOOK_SECRETS is parsed by readWebhookKeys, with the keys file's webhook fields.
+  WEBHOOK_SECRETS: envVariable('comma-separated keyId=whsec_…[|whsec_…] (development)', z.string().optional(), { sensitive: true }),
+  WEBHOOK_ALLOW_LOOPBACK: envVariable('true or false (loopback webhook URLs: development and tests only)', bool(false)),
+  WEBHOOK_REQUIRE_HTTPS: envVariable('true or false', bool(true)),
+  WEBHOOK_MAX_ATTEMPTS: envVariable('a positive integer (tries per delivery, the first included)', positiveInt(12)),
+  WEBHOOK_BACKOFF_BASE_MS: envVariable('a positive integer of milliseconds (first retry delay, ×4 per retry)', positiveInt(10_000)),
+  WEBHOOK_BACKOFF_MAX_MS: envVariable('a positive integer of milliseconds (longest retry delay)', positiveInt(6 * 3600_000)),
+  WEBHOOK_TIMEOUT_MS: envVariable('a positive integer of milliseconds (one delivery attempt)', positiveInt(10_000)),
+  WEBHOOK_CONCURRENCY: envVariable('a positive integer (deliveries in flight per API process)', positiveInt(10)),
+  WEBHOOK_PROGRESS_INTERVAL_MS: envVariable('a non-negative integer of milliseconds (video.progress at most this often; 0: never)', z.coerce.number().int().min(0).default(10_000)),
   // Unset: no queue UI at /admin/queues.
   ADMIN_API_KEY: envVariable('a key of at least 16 characters for the queue UI at /admin/queues', z.string().min(16).optional(), { sensitive: true }),
 };
@@ -119,8 +132,22 @@ export interface ApiConfig extends CommonConfig {
   stageAttempts: number;
   stageBackoffMs: number;
   idempotencyTtlSeconds: number;
+  webhooks: WebhookConfig;
   /** The queue UI's key (ADMIN_API_KEY); undefined: the UI is not served. */
   adminApiKey: string | undefined;
+}
+
+/** Webhook delivery (issue 6). */
+export interface WebhookConfig {
+  /** signing secrets, default URL and filter by API key id (keys file and WEBHOOK_SECRETS) */
+  keys: Record<string, WebhookKeySettings>;
+  policy: WebhookUrlPolicy;
+  maxAttempts: number;
+  backoff: WebhookBackoff;
+  timeoutMs: number;
+  concurrency: number;
+  /** video.progress at most this often per video; 0: never */
+  progressIntervalMs: number;
 }
 
 export interface WorkerConfig extends CommonConfig {
@@ -174,6 +201,7 @@ export function readApiConfig(env: Environment): ApiConfig {
     throw error;
   }
   if ('issues' in apiKeys) throw new ConfigError(apiKeys.issues);
+  const webhookKeys = readWebhookKeys(env, apiKeys.entries);
   return {
     ...commonConfig(values),
     port: values.PORT,
@@ -187,6 +215,15 @@ export function readApiConfig(env: Environment): ApiConfig {
     stageAttempts: values.STAGE_ATTEMPTS,
     stageBackoffMs: values.STAGE_BACKOFF_MS,
     idempotencyTtlSeconds: values.IDEMPOTENCY_TTL_SECONDS,
+    webhooks: {
+      keys: webhookKeys,
+      policy: { allowLoopback: values.WEBHOOK_ALLOW_LOOPBACK, requireHttps: values.WEBHOOK_REQUIRE_HTTPS },
+      maxAttempts: values.WEBHOOK_MAX_ATTEMPTS,
+      backoff: { baseMs: values.WEBHOOK_BACKOFF_BASE_MS, maxMs: values.WEBHOOK_BACKOFF_MAX_MS },
+      timeoutMs: values.WEBHOOK_TIMEOUT_MS,
+      concurrency: values.WEBHOOK_CONCURRENCY,
+      progressIntervalMs: values.WEBHOOK_PROGRESS_INTERVAL_MS,
+    },
     adminApiKey: values.ADMIN_API_KEY,
   };
 }
@@ -228,6 +265,31 @@ function readApiKeys(env: Environment): { entries: ApiKeyEntry[] } | { issues: C
     const expected = `ids and keys unique across API_KEYS and API_KEYS_FILE (${(error as Error).message})`;
     return { issues: [{ variable: 'API_KEYS_FILE', expected, received: file }] };
   }
+}
+
+/**
+ * Webhook settings by API key id: the keys file's webhook fields, plus WEBHOOK_SECRETS' secrets
+ * for keys the file gives none (development). A secret for a key that does not exist is a mistake.
+ */
+function readWebhookKeys(env: Environment, entries: ApiKeyEntry[]): Record<string, WebhookKeySettings> {
+  const keys: Record<string, WebhookKeySettings> = {};
+  for (const entry of entries) if (entry.webhook !== undefined) keys[entry.id] = entry.webhook;
+  const variable = env.WEBHOOK_SECRETS || undefined;
+  if (variable === undefined) return keys;
+  let fromVariable: Record<string, WebhookKeySettings>;
+  try {
+    fromVariable = parseWebhookSecretsVariable(variable);
+  } catch (error) {
+    const expected = `comma-separated keyId=whsec_…[|whsec_…] (${(error as Error).message})`;
+    throw new ConfigError([{ variable: 'WEBHOOK_SECRETS', expected, received: `<hidden, ${variable.length} characters>` }]);
+  }
+  for (const [keyId, settings] of Object.entries(fromVariable)) {
+    if (!entries.some((entry) => entry.id === keyId)) {
+      throw new ConfigError([{ variable: 'WEBHOOK_SECRETS', expected: `secrets for configured API key ids (${keyId} is none)`, received: '<hidden>' }]);
+    }
+    keys[keyId] = { ...settings, ...keys[keyId] };
+  }
+  return keys;
 }
 
 /** Reads a stage worker's configuration; throws ConfigError naming every bad variable. */

@@ -77,3 +77,17 @@ export class RateLimited extends Error {
     this.name = 'RateLimited';
   }
 }
+
+/** A webhook was asked for, but the API key has no signing secret to sign it with. */
+export class WebhookNotConfigured extends RequestPartError {
+  readonly code = 'WebhookNotConfigured';
+}
+
+/** POST …/webhooks/{deliveryId}/retry of a delivery the video never had. */
+export class WebhookDeliveryNotFound extends Error {
+  readonly code = 'WebhookDeliveryNotFound';
+  constructor(readonly deliveryId: string) {
+    super(`no webhook delivery ${deliveryId}`);
+    this.name = 'WebhookDeliveryNotFound';
+  }
+}

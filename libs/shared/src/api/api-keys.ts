@@ -1,11 +1,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { type WebhookKeySettings, webhookKeyFileFieldsSchema } from '../webhooks/webhook-settings';
 
 /** A client's API key as the server keeps it: an id for logs and ownership, and the key's hash only. */
 export interface ApiKeyEntry {
   id: string;
   /** Lowercase hex of sha256(key). */
   sha256: string;
+  /** signing secrets and the default URL and event filter of its webhooks (keys file only) */
+  webhook?: WebhookKeySettings;
 }
 
 /** A malformed API_KEYS value or keys file. Never carries a key in clear. */
@@ -42,12 +45,16 @@ export function parseApiKeysVariable(value: string): ApiKeyEntry[] {
 
 const apiKeysFileSchema = z.array(
   z.union([
-    z.strictObject({ id: z.string(), sha256: z.string().regex(SHA256_HEX_PATTERN, 'expected 64 hex digits') }),
-    z.strictObject({ id: z.string(), key: z.string().min(1) }),
+    z.strictObject({ id: z.string(), sha256: z.string().regex(SHA256_HEX_PATTERN, 'expected 64 hex digits'), ...webhookKeyFileFieldsSchema }),
+    z.strictObject({ id: z.string(), key: z.string().min(1), ...webhookKeyFileFieldsSchema }),
   ]),
 );
 
-/** The keys file: `[{ "id": "team-a", "sha256": "<hex>" }]`, or `"key"` in clear for development. */
+/**
+ * The keys file: `[{ "id": "team-a", "sha256": "<hex>" }]`, or `"key"` in clear for development;
+ * optionally per key `webhook_secrets` (`["whsec_new", "whsec_old"]` during a rotation),
+ * `webhook_url` and `webhook_events` (the defaults of videos whose request names none).
+ */
 export function parseApiKeysFile(json: string): ApiKeyEntry[] {
   let document: unknown;
   try {
@@ -61,11 +68,23 @@ export function parseApiKeysFile(json: string): ApiKeyEntry[] {
     // Issues name paths and expectations, never the values, so no key leaks into the message.
     const first = parsed.error.issues[0];
     const where = first && first.path.length > 0 ? ` at [${first.path.join('.')}]` : '';
-    throw new InvalidApiKeysError(`expected [{ "id", "sha256" } | { "id", "key" }]${where}`);
+    throw new InvalidApiKeysError(`expected [{ "id", "sha256" } | { "id", "key" }]${where} (each optionally with the webhook fields of docs/webhooks.md)`);
   }
   const entries = parsed.data.map((item, index) => {
     checkId(item.id, `entry ${index + 1}`);
-    return { id: item.id, sha256: 'sha256' in item ? item.sha256.toLowerCase() : hashApiKey(item.key) };
+    const sha256 = 'sha256' in item ? item.sha256.toLowerCase() : hashApiKey(item.key);
+    if (item.webhook_secrets === undefined) {
+      if (item.webhook_url !== undefined || item.webhook_events !== undefined) {
+        throw new InvalidApiKeysError(`entry ${index + 1}: webhook_url and webhook_events need webhook_secrets`);
+      }
+      return { id: item.id, sha256 };
+    }
+    const webhook: WebhookKeySettings = {
+      secrets: item.webhook_secrets,
+      ...(item.webhook_url === undefined ? {} : { url: item.webhook_url }),
+      ...(item.webhook_events === undefined ? {} : { events: item.webhook_events }),
+    };
+    return { id: item.id, sha256, webhook };
   });
   return checkedEntries(entries);
 }

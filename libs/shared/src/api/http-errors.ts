@@ -21,8 +21,12 @@ const STATUS_BY_CODE: Record<string, number> = {
   InvalidEventId: 400,
   InvalidCursor: 400,
   InvalidIdempotencyKey: 400,
+  WebhookUrlNotAllowed: 400,
+  WebhookHostUnresolved: 400,
+  WebhookNotConfigured: 400,
   Unauthenticated: 401,
   VideoNotFound: 404,
+  WebhookDeliveryNotFound: 404,
   // an id that cannot be a video's is a video that does not exist
   InvalidVideoId: 404,
   IdempotencyKeyInUse: 409,
@@ -40,6 +44,7 @@ const FIELD_BY_CODE: Record<string, string> = {
   InvalidIdempotencyKey: 'Idempotency-Key',
   VideoNotFound: 'id',
   InvalidVideoId: 'id',
+  WebhookDeliveryNotFound: 'delivery_id',
 };
 
 /** `RateLimit-*` (IETF draft "RateLimit header fields for HTTP"), on every rate-limited route's answer. */

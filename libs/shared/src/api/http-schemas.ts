@@ -3,6 +3,7 @@ import { generationRequestSchema, VIDEO_FORMATS } from '../contracts/generation-
 import { STAGE_NAMES } from '../contracts/queue-names';
 import { SAMPLER_NAMES } from '../model-folder/manifest';
 import { STAGE_STATES, VIDEO_STATUSES } from '../jobs/video-record';
+import { webhookEventTypeSchema } from '../webhooks/webhook-events';
 
 /**
  * The HTTP API's requests and answers (DESIGN.md §8), snake_case over the wire. Each schema is
@@ -51,7 +52,12 @@ export const createVideoRequestSchema = z
       .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
       .max(2048, 'must be at most 2048 characters')
       .optional()
-      .meta({ description: 'where status changes will be delivered (Standard Webhooks)' }),
+      .meta({ description: 'where the video’s events are delivered (Standard Webhooks; see docs/webhooks.md); default: the API key’s' }),
+    webhook_events: z
+      .array(webhookEventTypeSchema)
+      .min(1, 'must name at least one event type')
+      .optional()
+      .meta({ description: 'only these event types are delivered (default: all, or the API key’s filter)' }),
     init: request.init.meta({
       description:
         'image-to-video, variation or editing: the uploaded init image or video (multipart part `init`) is noised to `strength`',
@@ -203,6 +209,31 @@ export const videoStreamEventSchema = z
   })
   .register(httpSchemas, { id: 'VideoStreamEvent', description: 'one Server-Sent Event; the SSE `event:` is `event.type`' });
 export type VideoStreamEvent = z.infer<typeof videoStreamEventSchema>;
+
+export const webhookAttemptHttpSchema = z
+  .strictObject({
+    delivery_id: z.string().meta({ description: 'the webhook-id header: the same on every attempt of a delivery' }),
+    type: webhookEventTypeSchema,
+    attempt: z.int().min(1),
+    at: isoTime,
+    status_code: z.int().nullable().meta({ description: 'the receiver’s answer; null when none came' }),
+    latency_ms: z.number().min(0),
+    outcome: z.enum(['success', 'retry', 'failed', 'gone']),
+    error: z.string().nullable(),
+  })
+  .register(httpSchemas, { id: 'WebhookAttempt' });
+
+export const webhookAttemptListSchema = z
+  .strictObject({
+    data: z.array(webhookAttemptHttpSchema).meta({ description: 'every delivery attempt of the video’s webhooks, oldest first' }),
+  })
+  .register(httpSchemas, { id: 'WebhookAttemptList' });
+export type WebhookAttemptList = z.infer<typeof webhookAttemptListSchema>;
+
+export const webhookRetryAcceptedSchema = z
+  .strictObject({ delivery_id: z.string(), status: z.literal('queued') })
+  .register(httpSchemas, { id: 'WebhookRetryAccepted' });
+export type WebhookRetryAccepted = z.infer<typeof webhookRetryAcceptedSchema>;
 
 export const errorEnvelopeSchema = z
   .strictObject({

@@ -12,7 +12,11 @@ import { VideoNotFound } from '../jobs/video-store-errors';
 import { videoCancelled, videoFailed } from '../jobs/video-transitions';
 import type { ModelFolderManifest } from '../model-folder/manifest';
 import type { ArtifactStore } from '../storage/artifact-store';
-import { UnsupportedMediaType, VideoNotCancellable } from './api-errors';
+import type { WebhookKeySettings } from '../webhooks/webhook-settings';
+import { checkWebhookUrl, type HostLookup, type WebhookUrlPolicy } from '../webhooks/webhook-url-guard';
+import type { VideoWebhookSubscription } from '../jobs/video-store';
+import { UnsupportedMediaType, VideoNotCancellable, WebhookNotConfigured } from './api-errors';
+import type { CreateVideoRequest } from './http-schemas';
 import { listVideosQuerySchema, type VideoAccepted, type VideoList, type VideoResource } from './http-schemas';
 import { type InitMedia, sniffInitMedia } from './init-media';
 import { newVideoId } from './video-id';
@@ -48,6 +52,18 @@ export interface VideoServiceOptions {
   now?: () => Date;
   /** seeds for requests that name none (tests pass a fixed one) */
   drawSeed?: () => number;
+  /** webhook subscriptions of new videos; without it a request's webhook_url is refused */
+  webhooks?: SubmitWebhookOptions;
+}
+
+export interface SubmitWebhookOptions {
+  /** signing secrets, default URL and filter by API key id */
+  keys: Readonly<Record<string, WebhookKeySettings>>;
+  policy: WebhookUrlPolicy;
+  /** video.progress at most this often per video; 0: never */
+  progressIntervalMs: number;
+  /** the resolver the URL guard uses (tests pass one) */
+  lookup?: HostLookup;
 }
 
 /** The uploaded init image or video of an image-to-video, variation or editing request. */
@@ -82,6 +98,7 @@ export class VideoService {
     const { store, artifacts, manifest } = this.options;
     const { request, resolved } = resolveCreateVideoRequest(body, manifest, this.options.drawSeed);
     const initMedia = checkInit(resolved, init);
+    const webhook = await this.webhookOf(owner, request);
     const id = this.newId();
     const stages = stagesFor(resolved);
     const firstInputs: Partial<Record<ArtifactName, string>> = {
@@ -96,10 +113,9 @@ export class VideoService {
       owner,
       stages,
       request: resolved,
-      ...(request.webhook_url === undefined ? {} : { webhookUrl: request.webhook_url }),
       now: this.now(),
     });
-    await store.create(record);
+    await store.create(record, webhook);
     await this.addFlow(record, resolved, firstInputs);
     return { id, status: record.status, seed: resolved.seed, created_at: record.createdAt, links: videoLinks(id) };
   }
@@ -198,6 +214,26 @@ export class VideoService {
         if (isFinalEvent(event)) return;
       }
     }
+  }
+
+  /**
+   * The new video's webhook: the request's URL and filter, else the API key's defaults. The URL is
+   * checked here (SSRF guard) and again at every delivery; the key must have a secret to sign with.
+   */
+  private async webhookOf(owner: string, request: CreateVideoRequest): Promise<VideoWebhookSubscription | undefined> {
+    const settings = this.options.webhooks;
+    const keySettings = settings?.keys[owner];
+    const url = request.webhook_url ?? keySettings?.url;
+    if (url === undefined) {
+      if (request.webhook_events !== undefined) throw new WebhookNotConfigured('webhook_events needs a webhook_url (the request’s or the API key’s)', 'webhook_events');
+      return undefined;
+    }
+    if (settings === undefined || keySettings === undefined || keySettings.secrets.length === 0) {
+      throw new WebhookNotConfigured('this API key has no webhook signing secret configured', 'webhook_url');
+    }
+    await checkWebhookUrl(url, settings.policy, settings.lookup);
+    const events = request.webhook_events ?? keySettings.events;
+    return { url, ...(events === undefined ? {} : { events }), progressIntervalMs: settings.progressIntervalMs };
   }
 
   private async ownedRecord(owner: string, videoId: string): Promise<VideoRecord> {

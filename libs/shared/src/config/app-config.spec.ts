@@ -34,6 +34,15 @@ describe('readApiConfig', () => {
       stageBackoffMs: 2000,
       idempotencyTtlSeconds: 86_400,
       adminApiKey: undefined,
+      webhooks: {
+        keys: {},
+        policy: { allowLoopback: false, requireHttps: true },
+        maxAttempts: 12,
+        backoff: { baseMs: 10_000, maxMs: 21_600_000 },
+        timeoutMs: 10_000,
+        concurrency: 10,
+        progressIntervalMs: 10_000,
+      },
       redisUrl: 'redis://localhost:6379',
       s3: {
         endpoint: undefined,
@@ -98,6 +107,19 @@ describe('readApiConfig', () => {
       stageBackoffMs: 100,
       idempotencyTtlSeconds: 60,
     });
+  });
+
+  it('reads webhook secrets from WEBHOOK_SECRETS for configured keys only, never echoing one', () => {
+    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const previous = 'whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD';
+    const config = readApiConfig({ ...apiMinimal, WEBHOOK_SECRETS: `team-a=${secret}|${previous}`, WEBHOOK_ALLOW_LOOPBACK: 'true', WEBHOOK_REQUIRE_HTTPS: 'false' });
+    expect(config.webhooks.keys).toEqual({ 'team-a': { secrets: [secret, previous] } });
+    expect(config.webhooks.policy).toEqual({ allowLoopback: true, requireHttps: false });
+    const unknownKey = configErrorOf(() => readApiConfig({ ...apiMinimal, WEBHOOK_SECRETS: `team-b=${secret}` }));
+    expect(unknownKey.message).toContain('WEBHOOK_SECRETS');
+    const malformed = configErrorOf(() => readApiConfig({ ...apiMinimal, WEBHOOK_SECRETS: `team-a=${secret.slice(0, 10)}` }));
+    expect(malformed.message).toContain('WEBHOOK_SECRETS');
+    expect(malformed.message).not.toContain(secret.slice(6, 10));
   });
 
   it('names the variable, what was expected and what it got', () => {

@@ -9,3 +9,4 @@ export * from './webhook-request';
 export * from './webhook-settings';
 export * from './webhook-signing';
 export * from './webhook-url-guard';
+export * from './video-webhooks';

@@ -37,6 +37,7 @@ import { registerHttpRequestMetrics } from './metrics/http-request-metrics';
 import { MeteredVideoService } from './metrics/metered-video-service';
 import { readModelManifest } from './model-manifest';
 import { PinoNestLogger } from './pino-nest-logger';
+import { startWebhookDelivery } from './webhooks/webhook-delivery';
 
 /** The version of the HTTP API's document (info.version of /docs/openapi.json). */
 const API_VERSION = '0.1.0';
@@ -86,12 +87,17 @@ async function main(): Promise<void> {
       presignExpirySeconds: config.presignExpirySeconds,
       attempts: config.stageAttempts,
       backoffMs: config.stageBackoffMs,
+      webhooks: { keys: config.webhooks.keys, policy: config.webhooks.policy, progressIntervalMs: config.webhooks.progressIntervalMs },
     });
+    // Registered after the queues, so closed before them: no delivery is added to a closed queue.
+    const webhookDelivery = await startWebhookDelivery({ config, redis, store, artifacts, queue: webhooksQueue, logger });
+    shutdown.register('webhook delivery', () => webhookDelivery.close());
 
     const app = await NestFactory.create<NestFastifyApplication>(
       AppModule.register({
         readinessChecks: { redis: redisPingCheck(redis), s3: s3BucketCheck(s3, config.s3.bucket) },
         videoService,
+        videoWebhooks: webhookDelivery.videoWebhooks,
         apiKeys: new ApiKeyRegistry(config.apiKeys),
         idempotency: new IdempotencyStore({ redis, prefix: config.queuePrefix, ttlSeconds: config.idempotencyTtlSeconds }),
         rateLimiter: new RateLimiter({

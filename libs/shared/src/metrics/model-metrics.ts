@@ -35,6 +35,7 @@ export function withModelMetrics<N extends string, R extends RunnableModel<never
     const startedAt = performance.now();
     const inner = await folder.runner(name);
     modelLoadSeconds.labels({ stage, model: name }).observe((performance.now() - startedAt) / 1000);
+    modelRunSeconds.zero({ stage, model: name });
     const run = async (feeds: never): Promise<unknown> => {
       const runStartedAt = performance.now();
       try {

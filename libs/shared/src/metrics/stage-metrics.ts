@@ -68,6 +68,9 @@ export function initialiseStageMetrics(stage: StageName, concurrency: number): v
   workerBusySeconds.labels({ stage }).inc(0);
   stageRetries.labels({ stage }).inc(0);
   stageStalls.labels({ stage }).inc(0);
+  for (const outcome of STAGE_OUTCOMES) stageDurationSeconds.zero({ stage, outcome });
+  stageQueueWaitSeconds.zero({ stage });
+  if (DENOISING_STAGES.includes(stage)) denoisingStepSeconds.zero({ stage });
 }
 
 /** One stage job's time in this worker: busy gauge up, and on `end` the busy seconds. */

@@ -29,7 +29,10 @@ export const videoEndToEndSeconds = histogramFamily({
 /** Zero series for every terminal status, so a ratio over them exists before the first failure. */
 export function initialiseVideoMetrics(): void {
   videosSubmitted.inc(0);
-  for (const status of TERMINAL_STATUSES) videosFinished.labels({ status }).inc(0);
+  for (const status of TERMINAL_STATUSES) {
+    videosFinished.labels({ status }).inc(0);
+    videoEndToEndSeconds.zero({ status });
+  }
 }
 
 /** Counts a video whose status this process just made terminal, and its end-to-end time. */

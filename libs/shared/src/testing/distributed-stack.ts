@@ -95,7 +95,14 @@ export async function startDistributedStack(options: StartDistributedStackOption
   };
 
   try {
-    const api = await spawn('api', 'apps/api', 'PORT', { API_KEYS: options.apiKeys ?? `dev:${STACK_DEV_API_KEY}`, S3_CREATE_BUCKET: 'true' }, options.apiPort);
+    const api = await spawn('api', 'apps/api', 'PORT', {
+      API_KEYS: options.apiKeys ?? `dev:${STACK_DEV_API_KEY}`,
+      S3_CREATE_BUCKET: 'true',
+      // receivers in tests and `npm run stack` listen on loopback over http (overridable through options.env)
+      WEBHOOK_ALLOW_LOOPBACK: 'true',
+      WEBHOOK_REQUIRE_HTTPS: 'false',
+      ...options.env,
+    }, options.apiPort);
     // Workers load their models at start; starting them together overlaps the loading.
     await Promise.all(STAGE_NAMES.filter((stage) => !options.withoutWorkers?.includes(stage)).map((stage) => startWorker(stage)));
     return {

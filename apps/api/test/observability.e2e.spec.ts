@@ -206,12 +206,25 @@ describe('observability: Prometheus scrapes every process and every dashboard pa
     } while (empty.length > 0 && Date.now() < deadline);
     expect(empty, `panels without data:\n${empty.join('\n')}`).toEqual([]);
 
-    // The counts themselves, not only their presence: each video counted once, by its status.
-    const finishedBy = async (status: string) => Number((await query(`sum(magicvideo_videos_finished_total{status="${status}"})`))[0]?.value[1]);
-    expect(await finishedBy('succeeded')).toBe(2);
-    expect(await finishedBy('cancelled')).toBe(1);
-    expect(await finishedBy('failed')).toBe(1);
-    expect(Number((await query('sum(magicvideo_videos_submitted_total)'))[0]?.value[1])).toBe(4);
+    // The counts themselves, not only their presence: each video counted once, by its status
+    // (polled: a process's last increment reaches Prometheus at its next scrape).
+    const count = async (expr: string) => Number((await query(expr))[0]?.value[1]);
+    const expected = {
+      'sum(magicvideo_videos_finished_total{status="succeeded"})': 2,
+      'sum(magicvideo_videos_finished_total{status="cancelled"})': 1,
+      'sum(magicvideo_videos_finished_total{status="failed"})': 1,
+      'sum(magicvideo_videos_submitted_total)': 4,
+    };
+    const counted = async () => Object.fromEntries(await Promise.all(Object.keys(expected).map(async (expr) => [expr, await count(expr)] as const)));
+    const settled = await waitUntil(
+      'the counts scraped',
+      async () => {
+        const now = await counted();
+        return Object.entries(expected).every(([expr, value]) => now[expr] === value) ? now : undefined;
+      },
+      15_000,
+    ).catch(() => counted());
+    expect(settled).toEqual(expected);
     expect(deliveries.length).toBeGreaterThan(0);
   }, 600_000);
 

@@ -12,7 +12,7 @@ import { startTestServices, type TestServices } from '../testing';
 import { runVideoToSuccess } from './video-run.fixture';
 import { WebhookAttemptLog } from './webhook-attempt-log';
 import { startWebhookDispatcher, WEBHOOK_QUEUE } from './webhook-dispatcher';
-import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.fixture';
+import { startWebhookReceiver, type WebhookReceiver } from '../testing/webhook-receiver';
 import { WebhookRelay } from './webhook-relay';
 
 /**

@@ -8,4 +8,5 @@ export * from './test-redis';
 export * from './test-s3';
 export * from './test-services';
 export * from './distributed-stack';
+export * from './webhook-receiver';
 export * from '../worker/testing/stage-worker-harness';

@@ -4,8 +4,10 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
+from diffusers import DDIMScheduler, DDPMScheduler
 from torch.utils.flop_counter import FlopCounterMode
 
+from magicvideo_models.model_set import ModelSetConfig
 from magicvideo_models.sr_unet import SRUNet, SRUNetConfig, example_inputs, receptive_field_radius
 
 
@@ -133,3 +135,64 @@ def test_outputs_depend_only_on_inputs_within_the_receptive_field() -> None:
 def test_group_normalisation_makes_the_output_depend_on_the_whole_frame() -> None:
     with pytest.raises(ValueError, match="whole frame"):
         receptive_field_radius(SRUNetConfig(block_out_channels=(8, 16), normalization="group"))
+
+
+@pytest.mark.parametrize("name", ["tiny", "small", "base"])
+def test_the_module_schedule_is_the_model_sets_sr_scheduler(name: str) -> None:
+    """The residual parametrisation converts x0 to the prediction with the module's own ᾱ: it
+    must be the one the samplers step with."""
+    model_set = ModelSetConfig.by_name(name)
+    scheduler = DDPMScheduler.from_config(dataclasses.asdict(model_set.sr_scheduler))
+    model = SRUNet(dataclasses.replace(model_set.sr_unet, block_out_channels=(4, 4, 4), norm_num_groups=4))
+    assert torch.equal(model.alphas_cumprod, scheduler.alphas_cumprod)
+    assert model_set.sr_unet.prediction_type == scheduler.config.prediction_type
+
+
+@pytest.mark.parametrize("prediction_type", ["v_prediction", "epsilon", "sample"])
+def test_the_scheduler_reads_back_the_modules_x0_estimate(prediction_type: str) -> None:
+    sr = make_sr(prediction_type=prediction_type)
+    scheduler = DDIMScheduler.from_config(
+        {**dataclasses.asdict(ModelSetConfig.tiny().sr_scheduler), "prediction_type": prediction_type}
+    )
+    inputs = inputs_at(sr, 64, batch_size=3)
+    inputs["timestep"] = torch.tensor([999.0, 500.0, 3.0])
+    prediction = run(sr, inputs)
+    with torch.no_grad():
+        expected = sr.denoised(**inputs)
+    for i, t in enumerate((999, 500, 3)):
+        scheduler.set_timesteps(1000)  # prev of t is t − 1: pred_original_sample is the x0 read back
+        step = scheduler.step(prediction[i : i + 1], t, inputs["sample"][i : i + 1])
+        torch.testing.assert_close(step.pred_original_sample, expected[i : i + 1], rtol=1e-4, atol=2e-4)
+
+
+def test_a_zero_residual_gives_the_low_res_frame_with_its_augmentation_noise_averaged_down() -> None:
+    sr = make_sr()
+    torch.nn.init.zeros_(sr.unet.conv_out.weight)
+    torch.nn.init.zeros_(sr.unet.conv_out.bias)
+    inputs = inputs_at(sr, 64, batch_size=2)
+    generator = torch.Generator().manual_seed(1)
+    clean = inputs["low_res"]
+    noise = 0.1 * torch.randn(clean.shape, generator=generator)
+    with torch.no_grad():
+        estimate = sr.denoised(**{**inputs, "low_res": clean + noise})
+    torch.testing.assert_close(estimate, sr.base(clean + noise), rtol=0, atol=0)
+    # the base keeps a smooth frame and divides the noise's std by about the factor (4)
+    remaining = (sr.base(clean + noise) - sr.base(clean)).std()
+    assert 0.1 / 6 < remaining < 0.1 / 3
+    assert (sr.base(clean) - clean)[..., 8:-8, 8:-8].abs().max() < 0.05
+
+
+def test_the_direct_parametrisation_returns_the_networks_output() -> None:
+    sr = make_sr(parametrisation="direct")
+    inputs = inputs_at(sr, 64)
+    with torch.no_grad():
+        network = sr.depth_to_space(
+            sr.unet(
+                sr.space_to_depth(torch.cat([inputs["sample"], inputs["low_res"]], dim=1)),
+                inputs["timestep"],
+                class_labels=inputs["noise_level"],
+            ).sample
+        )
+    torch.testing.assert_close(run(sr, inputs), network, rtol=0, atol=0)
+    with pytest.raises(ValueError, match="residual"):
+        sr.denoised(**inputs)

@@ -12,9 +12,11 @@ from magicvideo_models.training.shapes_dataset import signed_pixels
 from magicvideo_models.training.train_sr import (
     SrTrainingConfig,
     crop_batch,
+    edge_sharpness,
     noise_augmented,
     train,
     upsampled,
+    upsampled_crop,
 )
 
 
@@ -42,6 +44,7 @@ def test_resumed_run_gives_the_same_next_loss_as_an_uninterrupted_run(tmp_path: 
     metrics = resumed["val_whole_frames"]
     assert metrics["bicubic_psnr_db"] > 20  # the shapes upsample well; SR has to beat this
     assert np.isfinite(metrics["sr_psnr_db"])
+    assert 0 < metrics["bicubic_edges"]["edge_gradient_ratio"] < 1  # bicubic blurs the edges
 
 
 def test_crops_pair_each_high_res_crop_with_the_same_region_of_the_upsampled_frame() -> None:
@@ -66,3 +69,23 @@ def test_noise_augmentation_at_level_zero_barely_changes_the_input_and_grows_wit
     stds = [augmented[i].mean().item() for i in range(3)]
     assert stds[0] == pytest.approx(0.01, rel=1e-3)
     assert stds[0] < stds[1] < stds[2]
+
+
+def test_a_crop_upsampled_from_a_low_res_window_equals_the_whole_frames_crop() -> None:
+    low_res = torch.rand(3, 64, 64, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    whole = upsampled(low_res[None], 4)[0]
+    for top, left in ((0, 0), (1, 2), (3, 191), (97, 64), (192, 192), (190, 5)):
+        crop = upsampled_crop(low_res, top, left, 64, 4)
+        torch.testing.assert_close(crop, whole[:, top : top + 64, left : left + 64], rtol=0, atol=0)
+
+
+def test_edge_sharpness_is_one_for_the_truth_and_lower_for_a_blurred_frame() -> None:
+    clip = sample_clip(0, 0, high_resolution=256)
+    truth = signed_pixels(clip.high_res_keyframes[:2])
+    exact = edge_sharpness(truth, truth)
+    assert exact["edge_gradient_ratio"] == pytest.approx(1.0)
+    assert exact["edge_psnr_db"] > 100
+    assert 0 < exact["edge_pixel_fraction"] < 0.2
+    blurred = edge_sharpness(upsampled(signed_pixels(clip.keyframes[:2]), 4), truth)
+    assert blurred["edge_gradient_ratio"] < 0.9
+    assert blurred["edge_psnr_db"] < 30

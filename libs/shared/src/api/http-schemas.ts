@@ -3,7 +3,7 @@ import { generationRequestSchema, VIDEO_FORMATS } from '../contracts/generation-
 import { STAGE_NAMES } from '../contracts/queue-names';
 import { SAMPLER_NAMES } from '../model-folder/manifest';
 import { STAGE_STATES, VIDEO_STATUSES } from '../jobs/video-record';
-import { webhookEventTypeSchema } from '../webhooks/webhook-events';
+import { WEBHOOK_EVENT_TYPES, webhookEventTypeSchema, webhookPayloadSchemaId, webhookPayloadSchemas } from '../webhooks/webhook-events';
 
 /**
  * The HTTP API's requests and answers (DESIGN.md §8), snake_case over the wire. Each schema is
@@ -209,6 +209,9 @@ export const videoStreamEventSchema = z
   })
   .register(httpSchemas, { id: 'VideoStreamEvent', description: 'one Server-Sent Event; the SSE `event:` is `event.type`' });
 export type VideoStreamEvent = z.infer<typeof videoStreamEventSchema>;
+
+// The webhook payloads (POSTed to the receiver): the OpenAPI document's `webhooks` section refers to them.
+for (const type of WEBHOOK_EVENT_TYPES) webhookPayloadSchemas[type].register(httpSchemas, { id: webhookPayloadSchemaId(type) });
 
 export const webhookAttemptHttpSchema = z
   .strictObject({

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createVideoRequestSchema } from './http-schemas';
+import { WEBHOOK_EVENT_TYPES } from '../webhooks/webhook-events';
 import { buildOpenApiDocument } from './openapi-document';
 
 /**
@@ -69,7 +70,9 @@ describe('buildOpenApiDocument', () => {
       'GET /v1/videos',
       'GET /v1/videos/{id}',
       'GET /v1/videos/{id}/events',
+      'GET /v1/videos/{id}/webhooks',
       'POST /v1/videos',
+      'POST /v1/videos/{id}/webhooks/{deliveryId}/retry',
     ]);
     const ids = operations.map(({ operation }) => operation.operationId);
     expect(new Set(ids).size).toBe(ids.length);
@@ -129,5 +132,17 @@ describe('buildOpenApiDocument', () => {
       ['cursor', 'query', 'string'],
       ['status', 'query', 'string'],
     ]);
+  });
+
+  it('describes every webhook event in the webhooks section, with its payload schema and the signature headers', () => {
+    const webhooks = (document as { webhooks: Record<string, { post: { requestBody: { content: Record<string, { schema: { $ref: string } }> }; parameters: { name: string }[] } }> }).webhooks;
+    expect(Object.keys(webhooks)).toEqual([...WEBHOOK_EVENT_TYPES]);
+    const schemas = (document as { components: { schemas: Record<string, { properties?: Record<string, unknown> }> } }).components.schemas;
+    for (const type of WEBHOOK_EVENT_TYPES) {
+      const operation = webhooks[type]?.post;
+      expect(operation?.parameters.map((parameter) => parameter.name)).toEqual(['webhook-id', 'webhook-timestamp', 'webhook-signature']);
+      const id = operation?.requestBody.content['application/json']?.schema.$ref.split('/').at(-1) ?? '';
+      expect(Object.keys(schemas[id]?.properties ?? {})).toEqual(['type', 'timestamp', 'data']);
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WEBHOOK_EVENT_TYPES, webhookPayloadSchemaId } from '../webhooks/webhook-events';
 import { httpSchemas, listVideosQuerySchema } from './http-schemas';
 
 /**
@@ -46,6 +47,35 @@ function componentSchemas(): Record<string, unknown> {
       const { $schema: _dialect, $id: _id, ...rest } = schema as Record<string, unknown>;
       return [id, rest];
     }),
+  );
+}
+
+const webhookHeader = (name: string, description: string) => ({ name, in: 'header', required: true, description, schema: { type: 'string' } });
+
+/** OpenAPI 3.1 `webhooks`: what the API POSTs to a video's webhook URL, one entry per event type (docs/webhooks.md). */
+function webhookOperations(): Record<string, unknown> {
+  return Object.fromEntries(
+    WEBHOOK_EVENT_TYPES.map((type) => [
+      type,
+      {
+        post: {
+          operationId: `webhook.${type}`,
+          summary: `the ${type} event (Standard Webhooks)`,
+          security: [],
+          parameters: [
+            webhookHeader('webhook-id', 'the delivery id `{video_id}.{sequence}`: the same on every retry, de-duplicate by it'),
+            webhookHeader('webhook-timestamp', 'seconds since the epoch when this attempt was signed; refuse old ones'),
+            webhookHeader('webhook-signature', '`v1,<base64 HMAC-SHA256 of id.timestamp.body>`, space-separated, one per valid secret'),
+          ],
+          requestBody: { required: true, content: json(webhookPayloadSchemaId(type)) },
+          responses: {
+            '200': { description: 'any 2xx: delivered' },
+            '410': { description: 'Gone: nothing more is delivered to this URL for the video' },
+            default: { description: 'anything else (or no answer within the timeout): retried with backoff' },
+          },
+        },
+      },
+    ]),
   );
 }
 
@@ -116,7 +146,7 @@ export function buildOpenApiDocument(options: OpenApiDocumentOptions): Record<st
               headers: { Location: { description: 'the video’s URL', schema: { type: 'string' } }, ...rateLimitHeaders },
               content: json('VideoAccepted'),
             },
-            '400': errorAnswer('InvalidRequest (with `fields`), InvalidJson, InvalidIdempotencyKey'),
+            '400': errorAnswer('InvalidRequest (with `fields`), InvalidJson, InvalidIdempotencyKey, WebhookUrlNotAllowed, WebhookHostUnresolved, WebhookNotConfigured'),
             '409': errorAnswer('IdempotencyKeyInUse: the first request with this key is still running'),
             '413': errorAnswer('PayloadTooLarge: the body or the upload is over its limit'),
             '415': errorAnswer('UnsupportedMediaType: neither JSON nor multipart, or an upload that is no image or video'),
@@ -199,6 +229,31 @@ export function buildOpenApiDocument(options: OpenApiDocumentOptions): Record<st
           },
         },
       },
+      '/v1/videos/{id}/webhooks': {
+        parameters: [videoIdParameter],
+        get: {
+          tags: ['videos'],
+          operationId: 'listWebhookAttempts',
+          summary: 'Every delivery attempt of the video’s webhooks (time, status code, latency, error), oldest first',
+          responses: { '200': { description: 'the attempts', content: json('WebhookAttemptList') }, '404': errorAnswer('VideoNotFound'), ...commonErrors },
+        },
+      },
+      '/v1/videos/{id}/webhooks/{deliveryId}/retry': {
+        parameters: [
+          videoIdParameter,
+          { name: 'deliveryId', in: 'path', required: true, description: 'a delivery_id of the attempt list', schema: { type: 'string' } },
+        ],
+        post: {
+          tags: ['videos'],
+          operationId: 'retryWebhookDelivery',
+          summary: 'Deliver again, with the same webhook-id and a fresh set of attempts',
+          responses: {
+            '202': { description: 'queued', content: json('WebhookRetryAccepted') },
+            '404': errorAnswer('VideoNotFound or WebhookDeliveryNotFound'),
+            ...commonErrors,
+          },
+        },
+      },
       '/healthz': {
         get: {
           tags: ['operations'],
@@ -218,6 +273,7 @@ export function buildOpenApiDocument(options: OpenApiDocumentOptions): Record<st
         },
       },
     },
+    webhooks: webhookOperations(),
     components: {
       schemas: componentSchemas(),
       securitySchemes: {

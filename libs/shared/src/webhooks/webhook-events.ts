@@ -58,7 +58,12 @@ const envelope = <Type extends WebhookEventType, Data extends z.ZodRawShape>(typ
       timestamp: isoTime.meta({ description: 'when the event happened' }),
       data: z.strictObject({ ...base, ...data }),
     })
-    .meta({ id: `Webhook_${type.replaceAll('.', '_')}`, description });
+    .meta({ description });
+
+/** The OpenAPI component id of an event type's payload, e.g. `WebhookVideoStageCompleted`. */
+export function webhookPayloadSchemaId(type: WebhookEventType): string {
+  return `Webhook${type.split('.').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('')}`;
+}
 
 const resultVideo = z.strictObject({ format: z.enum(VIDEO_FORMATS), url: z.string(), expires_at: isoTime });
 

@@ -74,6 +74,36 @@ describe('parseApiKeysFile', () => {
   });
 });
 
+describe('parseApiKeysFile webhook fields', () => {
+  const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+  const previous = 'whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD';
+
+  it('keeps a key’s secrets (two during a rotation), default URL and event filter', () => {
+    const [entry] = parseApiKeysFile(
+      JSON.stringify([{ id: 'a', key: 'k', webhook_secrets: [secret, previous], webhook_url: 'https://hooks.example.com/x', webhook_events: ['video.succeeded'] }]),
+    );
+    expect(entry?.webhook).toEqual({ secrets: [secret, previous], url: 'https://hooks.example.com/x', events: ['video.succeeded'] });
+    expect(parseApiKeysFile('[{"id":"b","key":"k2"}]')[0]?.webhook).toBeUndefined();
+  });
+
+  it('refuses a malformed secret, an unknown event type, and a URL without a secret, never echoing a secret', () => {
+    for (const bad of [
+      [{ id: 'a', key: 'k', webhook_secrets: ['whsec_short'] }],
+      [{ id: 'a', key: 'k', webhook_secrets: [secret], webhook_events: ['video.exploded'] }],
+      [{ id: 'a', key: 'k', webhook_url: 'https://hooks.example.com/x' }],
+    ]) {
+      let message = '';
+      try {
+        parseApiKeysFile(JSON.stringify(bad));
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).not.toBe('');
+      expect(message).not.toContain('whsec_');
+    }
+  });
+});
+
 describe('mergeApiKeyEntries', () => {
   it('refuses an id present in two sources', () => {
     const a = parseApiKeysVariable('team-a:one');

@@ -23,14 +23,38 @@ def committed() -> dict:
     return json.loads(COMMITTED_VECTORS.read_text(encoding="utf-8"))
 
 
-def test_regenerating_writes_the_committed_file_byte_for_byte(tmp_path, monkeypatch):
+def _assert_same_vectors(regenerated: object, committed: object, path: str = "$") -> None:
+    """Equal structure, strings and integers; a vector of floats equal to float32 rounding, by the
+    file's own relative metric (2e-6 of its largest entry): torch's vectorised kernels may round
+    the last bit differently on another CPU's SIMD path, and a sampler's steps compound it. A
+    stale file (another algorithm, another diffusers) differs by far more."""
+    if isinstance(committed, dict):
+        assert isinstance(regenerated, dict) and regenerated.keys() == committed.keys(), path
+        for key in committed:
+            _assert_same_vectors(regenerated[key], committed[key], f"{path}.{key}")
+    elif isinstance(committed, list) and committed and all(isinstance(v, float) for v in committed):
+        assert isinstance(regenerated, list) and len(regenerated) == len(committed), path
+        tolerance = 2e-6 * max(max(abs(v) for v in committed), 1.0)
+        worst = max(abs(float(new) - old) for new, old in zip(regenerated, committed, strict=True))
+        assert worst <= tolerance, f"{path}: differs by {worst} > {tolerance}"
+    elif isinstance(committed, list):
+        assert isinstance(regenerated, list) and len(regenerated) == len(committed), path
+        for index, (new, old) in enumerate(zip(regenerated, committed, strict=True)):
+            _assert_same_vectors(new, old, f"{path}[{index}]")
+    elif isinstance(committed, float):
+        tolerance = 2e-6 * max(abs(committed), 1.0)
+        assert abs(float(regenerated) - committed) <= tolerance, f"{path}: {regenerated} != {committed}"
+    else:
+        assert regenerated == committed, f"{path}: {regenerated!r} != {committed!r}"
+
+
+def test_regenerating_writes_the_committed_vectors(tmp_path, monkeypatch, committed):
     out = tmp_path / "scheduler-vectors.json"
     monkeypatch.setattr("sys.argv", ["scheduler_vectors", "--out", str(out)])
     main()
-    assert out.read_bytes() == COMMITTED_VECTORS.read_bytes(), (
-        "scheduler vectors are stale: run `python -m magicvideo_models.scheduler_vectors "
-        "--out libs/diffusion/test/fixtures/scheduler-vectors.json` and commit the result"
-    )
+    # stale vectors: run `python -m magicvideo_models.scheduler_vectors --out
+    # libs/diffusion/test/fixtures/scheduler-vectors.json` and commit the result
+    _assert_same_vectors(json.loads(out.read_text(encoding="utf-8")), committed)
 
 
 def test_two_builds_are_identical():

@@ -5,7 +5,13 @@ import { writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openModelFolder, resolveFfmpegPath, resolveGenerationRequest, type ResolvedGenerationRequest } from '@magicvideo/diffusion';
+import {
+  openModelFolder,
+  resolveFfmpegPath,
+  resolveGenerationRequest,
+  type ResolvedGenerationRequest,
+  type StageTimings,
+} from '@magicvideo/diffusion';
 import { startDistributedStack, type DistributedStack } from '@magicvideo/shared/testing';
 import { DEFAULT_MODEL_FOLDER, findPackageRoot } from '../default-model-folder';
 import { median } from './matmul-yardstick';
@@ -38,7 +44,21 @@ interface DistributedRun {
 
 interface Round {
   inProcessMs: number;
+  /** runPipeline's timings folded into the distributed stages' work (the key-frame stage encodes the text; the last one the video) */
+  inProcessStageMs: Partial<Record<Stage, number>>;
   distributed: DistributedRun;
+}
+
+/** runPipeline's timings, grouped the way the workers split the work. */
+function inProcessStages(timings: StageTimings, request: ResolvedGenerationRequest): Partial<Record<Stage, number>> {
+  const ms = (...names: (keyof StageTimings)[]) => names.reduce((sum, name) => sum + (timings[name] ?? 0), 0);
+  const last = request.superResolution ? 'sr' : 'decode';
+  const stages: Partial<Record<Stage, number>> = { keyframe: ms('text', 'init', 'keyframes'), decode: ms('decode') };
+  if (request.interpolate) stages.interp = ms('interp', 'preview');
+  else stages.decode = ms('decode', 'preview');
+  if (request.superResolution) stages.sr = ms('sr');
+  stages[last] = (stages[last] ?? 0) + ms('encode');
+  return stages;
 }
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
@@ -143,6 +163,15 @@ function report(rounds: Round[], hops: number): Record<string, number> {
   const ratio = median(rounds.map((round) => round.distributed.totalMs / round.inProcessMs));
   const perHop = median(rounds.map((round) => (round.distributed.totalMs - round.inProcessMs) / hops));
   say();
+  say('stage work, median ms (in process: runPipeline\'s timings grouped as the workers split the work; distributed: the record\'s stage durations, S3 reads and writes included):');
+  say('| stage | in-process | distributed | difference |');
+  say('|---|---:|---:|---:|');
+  for (const stage of STAGES.filter((name) => rounds[0]?.distributed.stageMs[name] !== undefined)) {
+    const local = median(rounds.map((round) => round.inProcessStageMs[stage] ?? 0));
+    const remote = median(rounds.map((round) => round.distributed.stageMs[stage] ?? 0));
+    say(`| ${stage} | ${local.toFixed(0)} | ${remote.toFixed(0)} | ${(remote - local).toFixed(0)} |`);
+  }
+  say();
   say('queue wait per stage (record: the previous stage\'s end, or the submit, to this stage\'s start), median ms:');
   say(
     STAGES.filter((stage) => rounds[0]?.distributed.waitMs[stage] !== undefined)
@@ -188,7 +217,7 @@ async function main(argv: readonly string[]): Promise<void> {
       note(`round ${round + 1} of ${args.rounds}`);
       const inProcess = await runTimedPipeline(folder, request, { ffmpegPath });
       const distributed = await runDistributed(stack, request);
-      rounds.push({ inProcessMs: inProcess.totalMs, distributed });
+      rounds.push({ inProcessMs: inProcess.totalMs, inProcessStageMs: inProcessStages(inProcess.stageMs, request), distributed });
     }
     say();
     const summary = report(rounds, hops);

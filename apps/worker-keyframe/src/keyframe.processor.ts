@@ -2,11 +2,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  decodeVideo,
+  decodeInitFrames,
   encodeInitLatents,
   encodeText,
   generateKeyframes,
+  InitNotDecodable,
   type FloatTensor,
+  type InitSource,
   type ModelFolder,
   type RgbFrames,
   type StageContext,
@@ -25,30 +27,18 @@ export interface KeyframeStageOptions {
   ffmpegPath: string;
 }
 
-/** ffmpeg's `tty` demuxer reads a text file as ANSI art; that is never an image or a video. */
-const TEXT_AS_VIDEO_CODECS = new Set(['ansi']);
-
 /** The uploaded init file's frames (an image's first frame, or every frame of a video). */
-async function readInitFrames(job: StageJob, source: 'image' | 'video', ffmpegPath: string): Promise<RgbFrames> {
+async function readInitFrames(job: StageJob, source: InitSource, ffmpegPath: string): Promise<RgbFrames> {
   const bytes = await readStageInput(job, 'init');
   const dir = await mkdtemp(join(tmpdir(), 'mv-init-'));
   try {
     const path = join(dir, 'init.bin');
     await writeFile(path, bytes);
-    let decoded;
-    try {
-      decoded = await decodeVideo(path, { ffmpegPath, signal: job.signal });
-    } catch (error) {
-      if (error instanceof Error && 'code' in error && error.code === 'VideoDecodeFailed') {
-        throw new StageError('InvalidStageInput', `InvalidInit: the init ${source} cannot be decoded (${error.message})`);
-      }
-      throw error;
-    }
-    if (TEXT_AS_VIDEO_CODECS.has(decoded.codec)) throw new StageError('InvalidStageInput', `InvalidInit: the init ${source} is a text file`);
-    const { frames } = decoded;
-    if (source === 'video') return frames;
-    const frameBytes = frames.height * frames.width * 3;
-    return { data: frames.data.subarray(0, frameBytes), frameCount: 1, height: frames.height, width: frames.width };
+    return await decodeInitFrames(path, source, { ffmpegPath, signal: job.signal });
+  } catch (error) {
+    if (!(error instanceof InitNotDecodable)) throw error;
+    const detail = error.reason === 'text' ? 'is a text file' : `cannot be decoded (${error.cause instanceof Error ? error.cause.message : error.message})`;
+    throw new StageError('InvalidStageInput', `InvalidInit: the init ${source} ${detail}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

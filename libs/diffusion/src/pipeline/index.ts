@@ -17,3 +17,4 @@ export {
   type RequestIssue,
   type ResolvedGenerationRequest,
 } from '@magicvideo/shared';
+export * from './decode-init-frames';

@@ -1,13 +1,12 @@
 import {
   decode,
-  encodeVideo,
   outputFrameRate,
-  VIDEO_ARTIFACTS,
+  previewFileOutput,
+  videoFileOutputs,
   type ModelFolder,
-  type RgbFrames,
   type StageContext,
 } from '@magicvideo/diffusion';
-import { putFileOutputs, putTensorOutput, readTensorInput, type StageHandler, type StageJob } from '@magicvideo/shared';
+import { putFileOutputs, putTensorOutput, readTensorInput, type StageHandler } from '@magicvideo/shared';
 
 /**
  * The decode stage (VideoVAE, paper §3.3): reads `interp.safetensors` (or `keyframes.safetensors`
@@ -19,16 +18,6 @@ import { putFileOutputs, putTensorOutput, readTensorInput, type StageHandler, ty
 export interface DecodeStageOptions {
   folder: ModelFolder;
   ffmpegPath: string;
-}
-
-/** Every requested format, at the output frame rate, as `video.<format>`. */
-function videoFiles(job: StageJob, frames: RgbFrames, fps: number, ffmpegPath: string) {
-  return job.data.params.formats.map((format) => ({
-    artifact: VIDEO_ARTIFACTS[format],
-    write: async (path: string) => {
-      await encodeVideo(frames, { fps, format, output: path, ffmpegPath, signal: job.signal });
-    },
-  }));
 }
 
 export function decodeStage({ folder, ffmpegPath }: DecodeStageOptions): StageHandler {
@@ -46,18 +35,10 @@ export function decodeStage({ folder, ffmpegPath }: DecodeStageOptions): StageHa
     const framesKey = await putTensorOutput(job, 'frames', {
       frames: { dtype: 'U8', shape: [frames.frameCount, frames.height, frames.width, 3], data: frames.data },
     });
+    const encode = { ffmpegPath, signal: job.signal };
     const files = [
-      ...(params.interpolate
-        ? []
-        : [
-            {
-              artifact: 'preview' as const,
-              write: async (path: string) => {
-                await encodeVideo(frames, { fps: params.fps, format: 'gif', output: path, ffmpegPath, signal: job.signal });
-              },
-            },
-          ]),
-      ...(last ? videoFiles(job, frames, outputFrameRate(params, folder.manifest), ffmpegPath) : []),
+      ...(params.interpolate ? [] : [previewFileOutput(frames, { ...encode, fps: params.fps })]),
+      ...(last ? videoFileOutputs(frames, params.formats, { ...encode, fps: outputFrameRate(params, folder.manifest) }) : []),
     ];
     return { outputs: { frames: framesKey, ...(await putFileOutputs(job, files)) } };
   };

@@ -1,7 +1,7 @@
 import {
-  encodeVideo,
   interpolate,
   outputFrameRate,
+  previewFileOutput,
   type ModelFolder,
   type StageContext,
 } from '@magicvideo/diffusion';
@@ -41,14 +41,7 @@ export function interpStage({ folder, ffmpegPath }: InterpStageOptions): StageHa
       { latents: { dtype: 'F32', shape: latents.dims, data: latents.data } },
       { fps: String(outputFrameRate(params, folder.manifest)) },
     );
-    const preview = await putFileOutputs(job, [
-      {
-        artifact: 'preview',
-        write: async (path) => {
-          await encodeVideo(keyframePreview, { fps: params.fps, format: 'gif', output: path, ffmpegPath, signal: job.signal });
-        },
-      },
-    ]);
+    const preview = await putFileOutputs(job, [previewFileOutput(keyframePreview, { fps: params.fps, ffmpegPath, signal: job.signal })]);
     return { outputs: { interp: interpKey, ...preview } };
   };
 }

@@ -1,8 +1,7 @@
 import {
-  encodeVideo,
   outputFrameRate,
   superResolve,
-  VIDEO_ARTIFACTS,
+  videoFileOutputs,
   type ModelFolder,
   type StageContext,
 } from '@magicvideo/diffusion';
@@ -40,17 +39,8 @@ export function srStage({ folder, ffmpegPath }: SrStageOptions): StageHandler {
     const srFramesKey = await putTensorOutput(job, 'srFrames', {
       frames: { dtype: 'U8', shape: [frames.frameCount, frames.height, frames.width, 3], data: frames.data },
     });
-    const fps = outputFrameRate(params, folder.manifest);
     const videos = last
-      ? await putFileOutputs(
-          job,
-          params.formats.map((format) => ({
-            artifact: VIDEO_ARTIFACTS[format],
-            write: async (path: string) => {
-              await encodeVideo(frames, { fps, format, output: path, ffmpegPath, signal: job.signal });
-            },
-          })),
-        )
+      ? await putFileOutputs(job, videoFileOutputs(frames, params.formats, { fps: outputFrameRate(params, folder.manifest), ffmpegPath, signal: job.signal }))
       : {};
     return { outputs: { srFrames: srFramesKey, ...videos } };
   };

@@ -18,3 +18,4 @@ export {
   type ResolvedGenerationRequest,
 } from '@magicvideo/shared';
 export * from './decode-init-frames';
+export * from './encoded-file-outputs';

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { RedisScript } from './redis-script';
+import { RedisScript } from '../redis/redis-script';
 
 /**
  * IETF draft "The Idempotency-Key HTTP Header Field": the key is a string of printable ASCII.

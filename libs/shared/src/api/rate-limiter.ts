@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { RedisScript } from './redis-script';
+import { RedisScript } from '../redis/redis-script';
 
 export interface RateLimitDecision {
   allowed: boolean;

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { assertVideoId, VIDEO_ID_PATTERN } from '../contracts/artifact-keys';
 import type { ArtifactStore } from '../storage/artifact-store';
+import { RedisScript } from '../redis/redis-script';
 import { webhookEventTypeOf, type WebhookEventType } from '../webhooks/webhook-events';
 import { webhookOutboxKey } from '../webhooks/webhook-outbox-entry';
 import { videoEventSchema, type StoredVideoEvent, type VideoEvent } from './video-events';
@@ -79,7 +80,7 @@ end
  * ARGV: record JSON, max events, event entry, score, id, webhook type, event time ms, outbox max,
  * then the subscription's field/value pairs (none without a webhook).
  */
-const CREATE_SCRIPT = `${OUTBOX_FUNCTION}
+const CREATE_SCRIPT = new RedisScript(`${OUTBOX_FUNCTION}
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[3])
@@ -90,7 +91,7 @@ if #ARGV > 8 then
   outbox(KEYS[4], KEYS[5], ARGV[8], ARGV[5], ARGV[3], ARGV[6], ARGV[7])
 end
 return {id}
-`;
+`);
 
 /**
  * Compare-and-set of the record plus its events, in one atomic step: the record is replaced only
@@ -100,7 +101,7 @@ return {id}
  * ARGV: expected JSON, new JSON, TTL seconds (0: none), max events, video id, outbox max, then per
  * event three values: entry, webhook type ('' for none), event time ms.
  */
-const UPDATE_SCRIPT = `${OUTBOX_FUNCTION}
+const UPDATE_SCRIPT = new RedisScript(`${OUTBOX_FUNCTION}
 local current = redis.call('GET', KEYS[1])
 if not current then return -1 end
 if current ~= ARGV[1] then return 0 end
@@ -117,7 +118,7 @@ if ttl > 0 then
   redis.call('EXPIRE', KEYS[3], ttl)
 end
 return ids
-`;
+`);
 
 /**
  * The video records (DESIGN.md §3: the public status is our own record, driven by the workers
@@ -154,14 +155,8 @@ export class VideoStore {
       ...(webhook === undefined ? {} : { webhookUrl: webhook.url }),
     });
     const entry = streamEntry(created.sequence, created.updatedAt, event);
-    const reply = await this.redis.eval(
-      CREATE_SCRIPT,
-      5,
-      this.recordKey(created.id),
-      this.eventsKey(created.id),
-      this.ownerKey(created.owner),
-      this.webhookKey(created.id),
-      this.outboxKey(),
+    const keys = [this.recordKey(created.id), this.eventsKey(created.id), this.ownerKey(created.owner), this.webhookKey(created.id), this.outboxKey()];
+    const reply = await CREATE_SCRIPT.run(this.redis, keys, [
       JSON.stringify(created),
       this.maxEvents,
       entry,
@@ -171,7 +166,7 @@ export class VideoStore {
       Date.parse(created.updatedAt),
       OUTBOX_MAX_ENTRIES,
       ...(webhook === undefined ? [] : subscriptionFields(created.owner, webhook)),
-    );
+    ]);
     if (!Array.isArray(reply)) throw new VideoAlreadyExists(created.id);
     await this.persistSnapshot(created);
     return [{ id: String(reply[0]), videoId: created.id, sequence: created.sequence, at: created.updatedAt, event }];
@@ -207,13 +202,8 @@ export class VideoStore {
       const stored = result.events.map((event, index) => ({ sequence: before.sequence + index + 1, at: result.record.updatedAt, event }));
       const after = videoRecordSchema.parse({ ...result.record, sequence: before.sequence + result.events.length });
       const ttl = isTerminalStatus(after.status) && !isTerminalStatus(before.status) ? this.terminalTtlSeconds : 0;
-      const reply = await this.redis.eval(
-        UPDATE_SCRIPT,
-        4,
-        this.recordKey(videoId),
-        this.eventsKey(videoId),
-        this.webhookKey(videoId),
-        this.outboxKey(),
+      const keys = [this.recordKey(videoId), this.eventsKey(videoId), this.webhookKey(videoId), this.outboxKey()];
+      const reply = await UPDATE_SCRIPT.run(this.redis, keys, [
         raw,
         JSON.stringify(after),
         ttl,
@@ -225,7 +215,7 @@ export class VideoStore {
           webhookEventTypeOf(entry.event) ?? '',
           Date.parse(entry.at),
         ]),
-      );
+      ]);
       if (reply === -1) throw new VideoNotFound(videoId);
       if (!Array.isArray(reply)) continue;
 

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeRedisConnection, createRedisConnection } from '../redis/redis-connection';
+import { closeRedisConnection, createRedisConnection } from './redis-connection';
 import { startTestServices, type TestServices } from '../testing/test-services';
 import { RedisScript } from './redis-script';
 

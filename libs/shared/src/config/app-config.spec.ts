@@ -275,6 +275,13 @@ describe('readWorkerConfig', () => {
     });
   });
 
+  it('runs models on cpu unless ORT_EXECUTION_PROVIDER asks for cuda, and names any other value', () => {
+    expect(readWorkerConfig(worker).ortExecutionProvider).toBe('cpu');
+    expect(readWorkerConfig({ ...worker, ORT_EXECUTION_PROVIDER: 'cuda' }).ortExecutionProvider).toBe('cuda');
+    const error = configErrorOf(() => readWorkerConfig({ ...worker, ORT_EXECUTION_PROVIDER: 'gpu' }));
+    expect(error.message).toContain('ORT_EXECUTION_PROVIDER: expected one of cpu, cuda');
+  });
+
   it('requires MODELS_DIR, saying what to set', () => {
     const error = configErrorOf(() => readWorkerConfig(minimal));
     expect(error.issues.map((issue) => issue.variable)).toEqual(['MODELS_DIR']);

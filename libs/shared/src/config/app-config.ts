@@ -12,6 +12,9 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export const NODE_ENVS = ['production', 'development', 'test'] as const;
 export type NodeEnv = (typeof NODE_ENVS)[number];
+/** onnxruntime execution providers a worker can be given (libs/diffusion's ExecutionProvider). */
+export const ORT_EXECUTION_PROVIDERS = ['cpu', 'cuda'] as const;
+export type OrtExecutionProvider = (typeof ORT_EXECUTION_PROVIDERS)[number];
 
 const port = (fallback: number) =>
   z.coerce.number().int().min(0).max(65_535).default(fallback);
@@ -95,6 +98,8 @@ const workerVariables = {
   STALLED_INTERVAL_MS: envVariable('a positive integer of milliseconds (BullMQ stalledInterval)', optionalPositiveInt),
   MAX_STALLED_COUNT: envVariable('a non-negative integer (stalls before a job fails)', z.coerce.number().int().min(0).default(2)),
   ORT_INTRA_OP_THREADS: envVariable('a positive integer (onnxruntime threads per model call)', optionalPositiveInt),
+  // cuda: the GPU image (Dockerfile.gpu); a session that cannot get CUDA falls back to cpu with a warning.
+  ORT_EXECUTION_PROVIDER: envVariable(`one of ${ORT_EXECUTION_PROVIDERS.join(', ')}`, z.enum(ORT_EXECUTION_PROVIDERS).default('cpu')),
   DEBUG_MODEL_CALL_MIN_MS: envVariable('a positive integer of milliseconds (tests only)', optionalPositiveInt),
 };
 
@@ -162,6 +167,8 @@ export interface WorkerConfig extends CommonConfig {
   maxStalledCount: number;
   /** onnxruntime intra-op threads; undefined lets onnxruntime choose. */
   ortIntraOpThreads: number | undefined;
+  /** onnxruntime's execution provider for the stage's models (ORT_EXECUTION_PROVIDER). */
+  ortExecutionProvider: OrtExecutionProvider;
   /**
    * Test knob: every model call lasts at least this long, its session thread sleeping the rest,
    * so a test can make one call outlast the lock. Never set in production.
@@ -304,6 +311,7 @@ export function readWorkerConfig(env: Environment): WorkerConfig {
     stalledIntervalMs: values.STALLED_INTERVAL_MS,
     maxStalledCount: values.MAX_STALLED_COUNT,
     ortIntraOpThreads: values.ORT_INTRA_OP_THREADS,
+    ortExecutionProvider: values.ORT_EXECUTION_PROVIDER,
     debugModelCallMinMs: values.DEBUG_MODEL_CALL_MIN_MS,
   };
 }

@@ -39,4 +39,13 @@ describe('queue depth metrics (real Redis, read at scrape time)', () => {
     const drained = await register.metrics();
     expect(drained).toContain('magicvideo_queue_jobs{queue="keyframe",state="waiting"} 0');
   });
+
+  it('counts a prioritised job under prioritized, not waiting: BullMQ keeps it in a sorted set, not the wait list', async () => {
+    await empty.add('plain', {});
+    await empty.add('urgent', {}, { priority: 1 });
+    const text = await register.metrics();
+    expect(text).toContain('magicvideo_queue_jobs{queue="decode",state="waiting"} 1');
+    expect(text).toContain('magicvideo_queue_jobs{queue="decode",state="prioritized"} 1');
+    await empty.drain(true);
+  });
 });

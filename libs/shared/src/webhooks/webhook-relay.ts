@@ -64,7 +64,9 @@ export class WebhookRelay {
   /** Creates the group (at the stream's start, so nothing appended before the first API start is missed) and starts relaying. */
   async start(): Promise<void> {
     try {
-      await this.options.redis.xgroup('CREATE', this.key, WEBHOOK_RELAY_GROUP, '0', 'MKSTREAM');
+      // On the blocking connection, which queues the command until Redis answers: at process start
+      // the commands connection may not be ready yet, and it fails a command at once (no offline queue).
+      await this.options.blockingRedis.xgroup('CREATE', this.key, WEBHOOK_RELAY_GROUP, '0', 'MKSTREAM');
     } catch (error) {
       if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
     }

@@ -1,0 +1,55 @@
+import { type VideoResource, type VideoStreamEvent, videoStreamEventSchema } from '@magicvideo/shared/http-schemas';
+import { ApiError, apiErrorOf } from './api-error';
+import type { PlaygroundApi } from './playground-api';
+import { SseParser } from './sse-parser';
+
+const TERMINAL: ReadonlySet<VideoResource['status']> = new Set(['succeeded', 'failed', 'cancelled', 'expired']);
+const DEFAULT_RECONNECT_MS = 3_000;
+/** The SSE `event:` names of the video's stored events; any other (a newer server's) is skipped, as EventSource skips events no one listens to. */
+const STORED_EVENT_TYPES: ReadonlySet<string> = new Set(videoStreamEventSchema.shape.event.options.map((option) => option.shape.type.value));
+
+/** A status event that ends the video's stream: the server closes it after one. */
+export function isFinalEvent(event: VideoStreamEvent): boolean {
+  return event.event.type === 'status' && TERMINAL.has(event.event.status);
+}
+
+/**
+ * The events of GET /v1/videos/{id}/events, read with fetch so the request carries the
+ * Authorization header (EventSource cannot). A dropped connection is resumed with Last-Event-ID
+ * after the server's `retry:`; the stream ends after the final status or when `signal` aborts.
+ * An error answer (401, 404) is thrown as its ApiError.
+ */
+export async function* videoEventStream(api: PlaygroundApi, videoId: string, signal: AbortSignal): AsyncGenerator<VideoStreamEvent> {
+  const parser = new SseParser();
+  let lastEventId = '';
+  while (!signal.aborted) {
+    const headers: Record<string, string> = { Authorization: api.authorization, Accept: 'text/event-stream' };
+    if (lastEventId !== '') headers['Last-Event-ID'] = lastEventId;
+    const response = await fetch(new URL(`/v1/videos/${encodeURIComponent(videoId)}/events`, api.baseUrl), { headers, signal });
+    if (!response.ok) throw await apiErrorOf(response);
+    if (response.body === null) throw new ApiError('UnexpectedAnswer', 'the event stream has no body', response.status);
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      for (const message of parser.push(value)) {
+        lastEventId = message.id;
+        if (!STORED_EVENT_TYPES.has(message.event)) continue;
+        const event = videoStreamEventSchema.parse(JSON.parse(message.data));
+        yield event;
+        if (isFinalEvent(event)) return;
+      }
+    }
+    await abortableDelay(parser.retryMs ?? DEFAULT_RECONNECT_MS, signal);
+  }
+}
+
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}

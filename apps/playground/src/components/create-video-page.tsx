@@ -1,0 +1,109 @@
+import { useState } from 'preact/hooks';
+import { ApiError, asApiError } from '../api/api-error';
+import { type CreateVideoForm, EMPTY_FORM, requestFromForm, SAMPLERS, VIDEO_FORMATS, type VideoFormat } from '../api/create-request-form';
+import type { PlaygroundApi } from '../api/playground-api';
+import { routeHash } from '../hash-route';
+import { ErrorMessage } from './error-message';
+
+type TextField = 'seed' | 'steps' | 'guidanceScale' | 'fps';
+
+const NUMBER_FIELDS: { field: TextField; label: string; hint: string; step: string }[] = [
+  { field: 'seed', label: 'Seed', hint: 'random when blank', step: '1' },
+  { field: 'steps', label: 'Steps', hint: 'key-frame denoising steps', step: '1' },
+  { field: 'guidanceScale', label: 'Guidance scale', hint: 'classifier-free guidance', step: 'any' },
+  { field: 'fps', label: 'FPS', hint: 'frame-rate condition of the key frames', step: 'any' },
+];
+
+/** The new-video form: the prompt and the main parameters, checked against the API's schema, then POST /v1/videos. */
+export function CreateVideoPage({ api, onError }: { api: PlaygroundApi; onError: (error: ApiError) => boolean }) {
+  const [form, setForm] = useState<CreateVideoForm>(EMPTY_FORM);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [sending, setSending] = useState(false);
+  const update = (change: Partial<CreateVideoForm>) => setForm((current) => ({ ...current, ...change }));
+  const toggleFormat = (format: VideoFormat, on: boolean) =>
+    update({ formats: on ? VIDEO_FORMATS.filter((each) => each === format || form.formats.includes(each)) : form.formats.filter((each) => each !== format) });
+
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    const outcome = requestFromForm(form);
+    if (!outcome.ok) {
+      setError(new ApiError('InvalidRequest', 'the form has fields the API would refuse', 0, outcome.problems));
+      return;
+    }
+    setSending(true);
+    setError(null);
+    try {
+      const accepted = await api.submit(outcome.request);
+      location.hash = routeHash({ page: 'video', id: accepted.id });
+    } catch (caught) {
+      const apiError = asApiError(caught);
+      if (!onError(apiError)) setError(apiError);
+    } finally {
+      setSending(false);
+    }
+  };
+
+  return (
+    <form class="create-video" onSubmit={submit} noValidate>
+      <h2>New video</h2>
+      {error !== null && <ErrorMessage error={error} title="Not submitted." />}
+      <label for="prompt">Prompt</label>
+      <textarea id="prompt" name="prompt" rows={3} required value={form.prompt} onInput={(event) => update({ prompt: event.currentTarget.value })} />
+      <label for="negative-prompt">Negative prompt</label>
+      <input id="negative-prompt" name="negative-prompt" value={form.negativePrompt} onInput={(event) => update({ negativePrompt: event.currentTarget.value })} />
+      <div class="grid">
+        {NUMBER_FIELDS.map(({ field, label, hint, step }) => (
+          <div key={field}>
+            <label for={field}>{label}</label>
+            <input
+              id={field}
+              name={field}
+              type="number"
+              inputMode="decimal"
+              step={step}
+              placeholder="model default"
+              aria-describedby={`${field}-hint`}
+              value={form[field]}
+              onInput={(event) => update({ [field]: event.currentTarget.value })}
+            />
+            <small id={`${field}-hint`}>{hint}</small>
+          </div>
+        ))}
+        <div>
+          <label for="sampler">Sampler</label>
+          <select id="sampler" name="sampler" value={form.sampler} onChange={(event) => update({ sampler: event.currentTarget.value as CreateVideoForm['sampler'] })}>
+            <option value="">model default</option>
+            {SAMPLERS.map((sampler) => (
+              <option key={sampler} value={sampler}>
+                {sampler}
+              </option>
+            ))}
+          </select>
+        </div>
+      </div>
+      <fieldset>
+        <legend>Stages</legend>
+        <label class="check">
+          <input type="checkbox" name="interpolate" checked={form.interpolate} onChange={(event) => update({ interpolate: event.currentTarget.checked })} />
+          Frame interpolation
+        </label>
+        <label class="check">
+          <input type="checkbox" name="super-resolution" checked={form.superResolution} onChange={(event) => update({ superResolution: event.currentTarget.checked })} />
+          Super-resolution
+        </label>
+      </fieldset>
+      <fieldset>
+        <legend>Output formats</legend>
+        {VIDEO_FORMATS.map((format) => (
+          <label class="check" key={format}>
+            <input type="checkbox" name="format" value={format} checked={form.formats.includes(format)} onChange={(event) => toggleFormat(format, event.currentTarget.checked)} />
+            {format.toUpperCase()}
+          </label>
+        ))}
+      </fieldset>
+      <button type="submit" disabled={sending}>
+        {sending ? 'Submitting…' : 'Generate video'}
+      </button>
+    </form>
+  );
+}

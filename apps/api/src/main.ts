@@ -1,5 +1,6 @@
 // The MagicVideo HTTP API (DESIGN.md §8): NestJS on Fastify. /v1/videos over the jobs core,
-// /docs (OpenAPI 3.1 + Swagger UI), /healthz, /readyz, /metrics and the queue UI at /admin/queues.
+// /docs (OpenAPI 3.1 + Swagger UI), /healthz, /readyz, /metrics, the queue UI at /admin/queues and the
+// web playground at /.
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { FlowProducer, Queue } from 'bullmq';
@@ -37,6 +38,7 @@ import { registerHttpRequestMetrics } from './metrics/http-request-metrics';
 import { MeteredVideoService } from './metrics/metered-video-service';
 import { readModelManifest } from './model-manifest';
 import { PinoNestLogger } from './pino-nest-logger';
+import { PLAYGROUND_BUILD_DIR, servePlayground } from './playground/serve-playground';
 import { startWebhookDelivery } from './webhooks/webhook-delivery';
 
 /** The version of the HTTP API's document (info.version of /docs/openapi.json). */
@@ -120,6 +122,7 @@ async function main(): Promise<void> {
     if (config.adminApiKey === undefined) logger.info('ADMIN_API_KEY unset: no queue UI at /admin/queues');
     else await mountQueueBoard(fastify, { queues: observedQueues, adminKey: config.adminApiKey });
     await registerDocs(app, buildOpenApiDocument({ version: API_VERSION, uploadLimitBytes: config.uploadLimitBytes }));
+    await servePlayground(fastify, { directory: PLAYGROUND_BUILD_DIR, logger });
     shutdown.register('http server', () => app.close());
     await app.listen(config.port, '0.0.0.0');
     logger.info({ port: config.port, models: config.modelsDir, keys: config.apiKeys.length }, 'api listening');

@@ -36,6 +36,18 @@ export async function readSubmission(request: FastifyRequest, limits: Submission
 }
 
 async function readMultipart(request: FastifyRequest, limits: SubmissionLimits): Promise<Submission> {
+  try {
+    return await readMultipartParts(request, limits);
+  } catch (error) {
+    // busboy reports a malformed body (no boundary, cut short) as a plain Error without a code: the client's fault, not a 500
+    if (error instanceof Error && !('code' in error)) {
+      throw new InvalidRequest([{ field: 'body', message: `the multipart body is malformed: ${error.message}` }]);
+    }
+    throw error;
+  }
+}
+
+async function readMultipartParts(request: FastifyRequest, limits: SubmissionLimits): Promise<Submission> {
   let body: unknown;
   let hasRequest = false;
   let init: InitUpload | undefined;

@@ -56,7 +56,27 @@ describe('readApiConfig', () => {
       logLevel: 'info',
       nodeEnv: 'production',
       shutdownGraceMs: 30_000,
+      retention: { resultSeconds: 604_800, intermediateSeconds: 86_400, lifecycleRules: true, sweepIntervalMs: 1000 },
+      jobPolicy: { maxPriority: 10, maxPriorityByKey: {}, maxDeadlineSeconds: 86_400 },
     });
+  });
+
+  it('reads the job policy and retention (issue 15), intermediates never kept longer than results', () => {
+    const config = readApiConfig({
+      ...apiMinimal,
+      PRIORITY_MAX: '50',
+      PRIORITY_MAX_BY_KEY: 'team-a=200',
+      MAX_DEADLINE_SECONDS: '600',
+      RESULT_RETENTION_SECONDS: '100',
+      INTERMEDIATE_RETENTION_SECONDS: '500',
+      S3_LIFECYCLE_RULES: 'false',
+      SWEEP_INTERVAL_MS: '250',
+    });
+    expect(config.jobPolicy).toEqual({ maxPriority: 50, maxPriorityByKey: { 'team-a': 200 }, maxDeadlineSeconds: 600 });
+    expect(config.retention).toEqual({ resultSeconds: 100, intermediateSeconds: 100, lifecycleRules: false, sweepIntervalMs: 250 });
+    expect(() => readApiConfig({ ...apiMinimal, PRIORITY_MAX_BY_KEY: 'nobody=5' })).toThrow(/PRIORITY_MAX_BY_KEY/);
+    expect(() => readApiConfig({ ...apiMinimal, PRIORITY_MAX_BY_KEY: 'team-a=-1' })).toThrow(/PRIORITY_MAX_BY_KEY/);
+    expect(() => readApiConfig({ ...apiMinimal, PRIORITY_MAX: '1001' })).toThrow(/PRIORITY_MAX/);
   });
 
   it('reads every variable when set', () => {
@@ -249,6 +269,7 @@ describe('readWorkerConfig', () => {
       MAX_STALLED_COUNT: '0',
       ORT_INTRA_OP_THREADS: '2',
       DEBUG_MODEL_CALL_MIN_MS: '1500',
+      STAGE_TIMEOUT_MS: '90000',
     });
     expect(config).toMatchObject({
       healthPort: 9100,
@@ -260,6 +281,7 @@ describe('readWorkerConfig', () => {
       maxStalledCount: 0,
       ortIntraOpThreads: 2,
       debugModelCallMinMs: 1500,
+      stageTimeoutMs: 90_000,
     });
   });
 
@@ -272,6 +294,7 @@ describe('readWorkerConfig', () => {
       maxStalledCount: 2,
       ortIntraOpThreads: undefined,
       debugModelCallMinMs: undefined,
+      stageTimeoutMs: undefined,
     });
   });
 

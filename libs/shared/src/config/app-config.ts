@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { type ApiKeyEntry, mergeApiKeyEntries, parseApiKeysFile, parseApiKeysVariable } from '../api/api-keys';
 import { DEFAULT_QUEUE_PREFIX, isValidQueuePrefix } from '../contracts/redis-prefix';
+import { PRIORITY_LIMITS } from '../jobs/stage-job';
+import type { RetentionPeriods } from '../jobs/video-retention';
 import type { WebhookBackoff } from '../webhooks/webhook-backoff';
 import { parseWebhookSecretsVariable, type WebhookKeySettings } from '../webhooks/webhook-settings';
 import type { WebhookUrlPolicy } from '../webhooks/webhook-url-guard';
@@ -48,9 +50,15 @@ const commonVariables = {
   LOG_LEVEL: envVariable(`one of ${LOG_LEVELS.join(', ')}`, z.enum(LOG_LEVELS).default('info')),
   NODE_ENV: envVariable(`one of ${NODE_ENVS.join(', ')}`, z.enum(NODE_ENVS).default('production')),
   SHUTDOWN_GRACE_MS: envVariable('a positive integer of milliseconds', positiveInt(30_000)),
+  // Retention (issue 15): enforced by the sweeper every API and worker process runs, and by the bucket's lifecycle rules.
+  RESULT_RETENTION_SECONDS: envVariable('a positive integer of seconds (results kept after a video ends)', positiveInt(7 * 86_400)),
+  INTERMEDIATE_RETENTION_SECONDS: envVariable('a positive integer of seconds (intermediates kept after a video ends; at most RESULT_RETENTION_SECONDS)', positiveInt(86_400)),
+  S3_LIFECYCLE_RULES: envVariable('true or false (set the retention lifecycle rules on the bucket at start)', bool(true)),
+  SWEEP_INTERVAL_MS: envVariable('a positive integer of milliseconds (deadline and retention sweeps)', positiveInt(1_000)),
 };
 
 const MIB = 1024 * 1024;
+const priorityBound = z.coerce.number().int().min(0).max(PRIORITY_LIMITS.max);
 /** SigV4 presigned URLs live at most 7 days. */
 const MAX_PRESIGN_EXPIRY_SECONDS = 7 * 24 * 3600;
 
@@ -84,6 +92,10 @@ const apiVariables = {
   WEBHOOK_PROGRESS_INTERVAL_MS: envVariable('a non-negative integer of milliseconds (video.progress at most this often; 0: never)', z.coerce.number().int().min(0).default(10_000)),
   // Unset: no queue UI at /admin/queues.
   ADMIN_API_KEY: envVariable('a key of at least 16 characters for the queue UI at /admin/queues', z.string().min(16).optional(), { sensitive: true }),
+  // Job policy (issue 15; docs/api.md). PRIORITY_MAX_BY_KEY is parsed by readPriorityLimits.
+  PRIORITY_MAX: envVariable(`an integer from 0 to ${PRIORITY_LIMITS.max} (the highest priority a key may ask for)`, priorityBound.default(10)),
+  PRIORITY_MAX_BY_KEY: envVariable('comma-separated keyId=max pairs (per API key overrides of PRIORITY_MAX)', z.string().optional()),
+  MAX_DEADLINE_SECONDS: envVariable('a positive integer of seconds (every video ends by then; Cancel-After may only shorten it)', positiveInt(86_400)),
 };
 
 const optionalPositiveInt = z.coerce.number().int().positive().optional();
@@ -101,6 +113,8 @@ const workerVariables = {
   // cuda: the GPU image (Dockerfile.gpu); a session that cannot get CUDA falls back to cpu with a warning.
   ORT_EXECUTION_PROVIDER: envVariable(`one of ${ORT_EXECUTION_PROVIDERS.join(', ')}`, z.enum(ORT_EXECUTION_PROVIDERS).default('cpu')),
   DEBUG_MODEL_CALL_MIN_MS: envVariable('a positive integer of milliseconds (tests only)', optionalPositiveInt),
+  // Unset: the stage's own timeout (runStageWorker's definition).
+  STAGE_TIMEOUT_MS: envVariable('a positive integer of milliseconds (one stage attempt; a hung one fails as StageTimeout)', optionalPositiveInt),
 };
 
 export interface S3Config {
@@ -122,6 +136,24 @@ export interface CommonConfig {
   logLevel: LogLevel;
   nodeEnv: NodeEnv;
   shutdownGraceMs: number;
+  retention: RetentionConfig;
+}
+
+/** Retention of ended videos (issue 15). */
+export interface RetentionConfig extends RetentionPeriods {
+  /** set the bucket's lifecycle rules at start */
+  lifecycleRules: boolean;
+  /** ms between the sweeper's passes (deadlines and retention) */
+  sweepIntervalMs: number;
+}
+
+/** Priorities and deadlines of new videos (issue 15). */
+export interface JobPolicyConfig {
+  /** the highest priority a key may ask for, unless maxPriorityByKey names it */
+  maxPriority: number;
+  maxPriorityByKey: Record<string, number>;
+  /** every video's deadline is at most this long after it was submitted */
+  maxDeadlineSeconds: number;
 }
 
 export interface ApiConfig extends CommonConfig {
@@ -140,6 +172,7 @@ export interface ApiConfig extends CommonConfig {
   webhooks: WebhookConfig;
   /** The queue UI's key (ADMIN_API_KEY); undefined: the UI is not served. */
   adminApiKey: string | undefined;
+  jobPolicy: JobPolicyConfig;
 }
 
 /** Webhook delivery (issue 6). */
@@ -174,6 +207,8 @@ export interface WorkerConfig extends CommonConfig {
    * so a test can make one call outlast the lock. Never set in production.
    */
   debugModelCallMinMs: number | undefined;
+  /** One stage attempt's limit; undefined means the stage's own default. */
+  stageTimeoutMs: number | undefined;
 }
 
 function commonConfig(values: EnvValues<typeof commonVariables>): CommonConfig {
@@ -193,6 +228,13 @@ function commonConfig(values: EnvValues<typeof commonVariables>): CommonConfig {
     logLevel: values.LOG_LEVEL,
     nodeEnv: values.NODE_ENV,
     shutdownGraceMs: values.SHUTDOWN_GRACE_MS,
+    retention: {
+      resultSeconds: values.RESULT_RETENTION_SECONDS,
+      // intermediates never outlive the results they were made for
+      intermediateSeconds: Math.min(values.INTERMEDIATE_RETENTION_SECONDS, values.RESULT_RETENTION_SECONDS),
+      lifecycleRules: values.S3_LIFECYCLE_RULES,
+      sweepIntervalMs: values.SWEEP_INTERVAL_MS,
+    },
   };
 }
 
@@ -232,7 +274,29 @@ export function readApiConfig(env: Environment): ApiConfig {
       progressIntervalMs: values.WEBHOOK_PROGRESS_INTERVAL_MS,
     },
     adminApiKey: values.ADMIN_API_KEY,
+    jobPolicy: {
+      maxPriority: values.PRIORITY_MAX,
+      maxPriorityByKey: readPriorityLimits(values.PRIORITY_MAX_BY_KEY, apiKeys.entries),
+      maxDeadlineSeconds: values.MAX_DEADLINE_SECONDS,
+    },
   };
+}
+
+/** PRIORITY_MAX_BY_KEY: `keyId=max,…`, each id a configured key, each max 0..PRIORITY_LIMITS.max. */
+function readPriorityLimits(variable: string | undefined, entries: readonly ApiKeyEntry[]): Record<string, number> {
+  const limits: Record<string, number> = {};
+  if (variable === undefined || variable.trim() === '') return limits;
+  for (const pair of variable.split(',')) {
+    const [keyId = '', max = ''] = pair.trim().split('=');
+    const value = Number(max);
+    const known = entries.some((entry) => entry.id === keyId);
+    if (!known || !/^\d+$/.test(max) || value > PRIORITY_LIMITS.max) {
+      const expected = `comma-separated keyId=max pairs, each a configured key id and a max from 0 to ${PRIORITY_LIMITS.max}`;
+      throw new ConfigError([{ variable: 'PRIORITY_MAX_BY_KEY', expected, received: pair.trim() }]);
+    }
+    limits[keyId] = value;
+  }
+  return limits;
 }
 
 /**
@@ -313,6 +377,7 @@ export function readWorkerConfig(env: Environment): WorkerConfig {
     ortIntraOpThreads: values.ORT_INTRA_OP_THREADS,
     ortExecutionProvider: values.ORT_EXECUTION_PROVIDER,
     debugModelCallMinMs: values.DEBUG_MODEL_CALL_MIN_MS,
+    stageTimeoutMs: values.STAGE_TIMEOUT_MS,
   };
 }
 

@@ -53,7 +53,24 @@ export interface StageJobResult {
 }
 export const stageJobResultSchema = z.strictObject({ outputs: artifactKeysSchema });
 
-/** `${videoId}.${stage}`: BullMQ custom job ids must not contain `:` (its key separator). */
-export function stageJobId(videoId: string, stage: StageName): string {
-  return `${videoId}.${stage}`;
+/**
+ * `${videoId}.${stage}`, and `${videoId}.${stage}.${run}` for a retry's run (BullMQ keeps a
+ * finished job's id for a while and ignores a new job under it). BullMQ custom job ids must not
+ * contain `:` (its key separator).
+ */
+export function stageJobId(videoId: string, stage: StageName, run = 1): string {
+  return run <= 1 ? `${videoId}.${stage}` : `${videoId}.${stage}.${run}`;
+}
+
+/** The API's `priority` (higher runs sooner); its bounds per API key are configuration (issue 15). */
+export const PRIORITY_LIMITS = { min: -1000, max: 1000, default: 0 } as const;
+
+/**
+ * BullMQ runs a lower `priority` number first, and jobs without one (0) before every prioritised
+ * job, so every stage job gets one: 1 for the API's highest, 2001 for its lowest. Equal
+ * priorities run in the order they were added.
+ */
+export function bullmqPriority(priority: number): number {
+  const bounded = Math.min(PRIORITY_LIMITS.max, Math.max(PRIORITY_LIMITS.min, Math.trunc(priority)));
+  return PRIORITY_LIMITS.max + 1 - bounded;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { STAGE_NAMES } from '../contracts/queue-names';
-import { VIDEO_STATUSES, videoErrorSchema } from './video-record';
+import { END_REASONS, VIDEO_STATUSES, videoErrorSchema } from './video-record';
 
 /**
  * The events of one video, in the order they happened: what `GET /v1/videos/{id}/events`
@@ -12,12 +12,16 @@ import { VIDEO_STATUSES, videoErrorSchema } from './video-record';
 const stage = z.enum(STAGE_NAMES);
 
 export const videoEventSchema = z.discriminatedUnion('type', [
-  /** the video's status changed (queued on submit, running when its first stage starts, and the end) */
+  /** the video's status changed (queued on submit and on a retry, running when its first stage starts, and the end) */
   z.strictObject({
     type: z.literal('status'),
     status: z.enum(VIDEO_STATUSES),
     stage: stage.nullable(),
     error: videoErrorSchema.optional(),
+    /** why a cancelled or expired video ended */
+    reason: z.enum(END_REASONS).optional(),
+    /** the run a retry queued (2 for the first retry) */
+    run: z.int().min(2).optional(),
   }),
   z.strictObject({ type: z.literal('stage.started'), stage, attempt: z.int().min(1) }),
   z.strictObject({ type: z.literal('stage.completed'), stage, durationMs: z.number().min(0), waitMs: z.number().min(0) }),

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STAGE_NAMES, type StageName } from '../contracts/queue-names';
 import { startTestServices, type TestServices } from '../testing';
 import { stageCancelledReason } from './cancel-channel';
+import { queuePosition } from './queue-position';
 import { stageJobDataSchema, stageJobId } from './stage-job';
 import { resolvedRequestFixture } from './video-record.fixture';
 import { buildVideoFlow, removeWaitingStageJobs, stageInputs, stagesFor } from './video-flow';
@@ -44,6 +45,8 @@ describe('buildVideoFlow', () => {
       expect(node.prefix).toBe('{mv}');
       expect(node.opts).toEqual({
         jobId: `v1.${node.name}`,
+        // the API's default priority 0: every job has one, so a higher one can pass it
+        priority: 1001,
         failParentOnFailure: true,
         attempts: 3,
         backoff: { type: 'exponential', delay: 500 },
@@ -114,7 +117,8 @@ describe('a video flow on real Redis', () => {
   it('adds one job per stage, the first stage runnable and the rest waiting for their children', async () => {
     const stages = [...STAGE_NAMES];
     const videoId = await addFlow(stages);
-    expect(await statesOf(videoId, stages)).toEqual(['waiting', 'waiting-children', 'waiting-children', 'waiting-children']);
+    // runnable jobs with a priority wait in BullMQ's `prioritized` set rather than its `wait` list
+    expect(await statesOf(videoId, stages)).toEqual(['prioritized', 'waiting-children', 'waiting-children', 'waiting-children']);
     // The tests below take jobs by hand, oldest first: leave none of this flow behind.
     expect(await removeWaitingStageJobs(queues, videoId, stages)).toBe(4);
   });
@@ -171,13 +175,69 @@ describe('a video flow on real Redis', () => {
     await whileActive('keyframe', videoId, async (job, token) => {
       await job.moveToCompleted({ outputs: {} }, token, false);
     });
-    expect(await statesOf(videoId, stages)).toEqual(['completed', 'waiting', 'waiting-children']);
+    expect(await statesOf(videoId, stages)).toEqual(['completed', 'prioritized', 'waiting-children']);
     await whileActive('decode', videoId, async (job, token) => {
       expect(await removeWaitingStageJobs(queues, videoId, stages)).toBe(1);
       expect(await statesOf(videoId, stages)).toEqual(['completed', 'active', 'unknown']);
       await job.moveToCompleted({ outputs: {} }, token, false);
     });
     expect(await jobsOfVideo(queues.sr, videoId)).toEqual([]);
+  });
+
+  it('runs a higher priority first in every stage: a video submitted behind others passes them in later queues too', async () => {
+    const stages: StageName[] = ['keyframe', 'decode'];
+    const params = resolvedRequestFixture();
+    const add = async (videoId: string, priority: number) =>
+      producer.add(
+        buildVideoFlow({ videoId, stages, priority, params, firstInputs: stageInputs(videoId, 'keyframe', stages), attempts: 1, backoffMs: 100, queuePrefix: services.queuePrefix }),
+      );
+    const stamp = Date.now().toString(36);
+    const normal = [1, 2, 3].map((index) => `normal-${index}-${stamp}`);
+    const urgent = `urgent-${stamp}`;
+    for (const videoId of normal) await add(videoId, 0);
+    await add(urgent, 5);
+    expect(await queuePosition(connection, services.queuePrefix, 'keyframe', stageJobId(urgent, 'keyframe'))).toBe(1);
+    expect(await queuePosition(connection, services.queuePrefix, 'keyframe', stageJobId(normal[2] ?? '', 'keyframe'))).toBe(4);
+
+    // the urgent key frame is taken first; the others are completed before it, so their decode
+    // jobs are promoted first: the urgent decode job must still be taken first
+    const worker = new Worker('keyframe', null, { connection, prefix: services.queuePrefix });
+    const taken: Job[] = [];
+    for (let index = 0; index < 4; index += 1) taken.push((await worker.getNextJob(`kf-${index}`, { block: false })) as Job);
+    expect(taken.map((job) => job.id)).toEqual([urgent, ...normal].map((videoId) => stageJobId(videoId, 'keyframe')));
+    for (const [index, job] of [...taken.entries()].reverse()) await job.moveToCompleted({ outputs: {} }, `kf-${index}`, false);
+    await worker.close();
+
+    const decoder = new Worker('decode', null, { connection, prefix: services.queuePrefix });
+    const decodeOrder: string[] = [];
+    for (let index = 0; index < 4; index += 1) {
+      const job = (await decoder.getNextJob(`dec-${index}`, { block: false })) as Job;
+      decodeOrder.push(String(job.id));
+      await job.moveToCompleted({ outputs: {} }, `dec-${index}`, false);
+    }
+    await decoder.close();
+    expect(decodeOrder).toEqual([urgent, normal[2], normal[1], normal[0]].map((videoId) => stageJobId(videoId ?? '', 'decode')));
+  });
+
+  it('a retry run starts at its first unfinished stage, under job ids of its own', async () => {
+    const stages: StageName[] = ['keyframe', 'decode', 'sr'];
+    const videoId = `rerun-${Date.now().toString(36)}`;
+    const flow = buildVideoFlow({
+      videoId,
+      stages,
+      fromStage: 'sr',
+      run: 2,
+      params: resolvedRequestFixture(),
+      firstInputs: stageInputs(videoId, 'sr', stages),
+      attempts: 1,
+      backoffMs: 100,
+      queuePrefix: services.queuePrefix,
+    });
+    expect(flow.children).toBeUndefined();
+    expect(flow.opts?.jobId).toBe(`${videoId}.sr.2`);
+    await producer.add(flow);
+    expect(await queues.sr.getJobState(stageJobId(videoId, 'sr', 2))).toBe('prioritized');
+    expect(await removeWaitingStageJobs(queues, videoId, stages, 2)).toBe(1);
   });
 
   /** Whether BullMQ's event stream of the queue says the job moved from waiting-children to wait. */

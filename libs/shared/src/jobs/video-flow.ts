@@ -2,13 +2,20 @@ import type { FlowJob, Queue } from 'bullmq';
 import { artifactKey, type ArtifactName } from '../contracts/artifact-keys';
 import type { ResolvedGenerationRequest } from '../contracts/generation-request';
 import type { StageName } from '../contracts/queue-names';
-import { stageJobId, type StageJobData } from './stage-job';
+import { bullmqPriority, stageJobId, type StageJobData } from './stage-job';
 
 export interface VideoFlowOptions {
   videoId: string;
+  /** every stage of the video's flow, in order */
   stages: readonly StageName[];
+  /** the stage this run starts at (a retry's first unfinished stage); default the first */
+  fromStage?: StageName;
+  /** the run these jobs belong to (1, then one more per retry): part of their job ids */
+  run?: number;
+  /** the API's priority (higher sooner), given to every stage's job so the video keeps its place in later queues too */
+  priority?: number;
   params: ResolvedGenerationRequest;
-  /** input artifacts of the first stage (request.json; init.bin for image/video-to-video) */
+  /** input artifacts of the run's first stage (request.json and init.bin for the flow's first stage) */
   firstInputs: Partial<Record<ArtifactName, string>>;
   attempts: number;
   backoffMs: number;
@@ -50,13 +57,17 @@ export function stageInputs(videoId: string, stage: StageName, stages: readonly 
 export function buildVideoFlow(options: VideoFlowOptions): FlowJob {
   const { videoId, stages } = options;
   if (stages.length === 0) throw new RangeError('a video flow needs at least one stage');
+  const from = options.fromStage === undefined ? 0 : stages.indexOf(options.fromStage);
+  if (from < 0) throw new RangeError(`the flow has no ${String(options.fromStage)} stage`);
+  const priority = bullmqPriority(options.priority ?? 0);
   let child: FlowJob | undefined;
   for (const [index, stage] of stages.entries()) {
+    if (index < from) continue;
     const data: StageJobData = {
       videoId,
       stage,
       params: options.params,
-      inputs: index === 0 ? { ...options.firstInputs } : stageInputs(videoId, stage, stages),
+      inputs: index === from ? { ...options.firstInputs } : stageInputs(videoId, stage, stages),
       last: index === stages.length - 1,
     };
     const job: FlowJob = {
@@ -65,7 +76,8 @@ export function buildVideoFlow(options: VideoFlowOptions): FlowJob {
       prefix: options.queuePrefix,
       data,
       opts: {
-        jobId: stageJobId(videoId, stage),
+        jobId: stageJobId(videoId, stage, options.run),
+        priority,
         failParentOnFailure: true,
         attempts: options.attempts,
         backoff: { type: 'exponential', delay: options.backoffMs },
@@ -91,11 +103,16 @@ const NOT_STARTED_STATES: ReadonlySet<string> = new Set(['waiting', 'delayed', '
  * children fails outright while one of them is active. A child whose parent was removed never
  * promotes anything when it finishes (BullMQ finds no parent to update).
  */
-export async function removeWaitingStageJobs(queues: Record<StageName, Queue>, videoId: string, stages: readonly StageName[]): Promise<number> {
+export async function removeWaitingStageJobs(
+  queues: Record<StageName, Queue>,
+  videoId: string,
+  stages: readonly StageName[],
+  run = 1,
+): Promise<number> {
   let removed = 0;
   for (const stage of [...stages].reverse()) {
     const queue = queues[stage];
-    const jobId = stageJobId(videoId, stage);
+    const jobId = stageJobId(videoId, stage, run);
     const state = await queue.getJobState(jobId);
     if (!NOT_STARTED_STATES.has(state)) continue;
     // 0: the job became active between the two calls (its lock protects it); the cancel signal stops it.

@@ -22,6 +22,9 @@ export interface VideoStoreOptions {
   maxEvents?: number;
 }
 
+/** The two parts of an ended video the retention sweeper deletes, each after its own period (issue 15). */
+export type RetentionPart = 'intermediates' | 'results';
+
 /** Where a video's webhook events go (issue 6): fixed when the video is created. */
 export interface VideoWebhookSubscription {
   url: string;
@@ -97,9 +100,12 @@ return {id}
  * Compare-and-set of the record plus its events, in one atomic step: the record is replaced only
  * if it is still exactly what the transition read. Returns -1 when the record is missing, 0 on a
  * conflict, else the new stream ids. Each event also goes to the webhook outbox when subscribed.
- * KEYS: record, events, webhook subscription, webhook outbox.
- * ARGV: expected JSON, new JSON, TTL seconds (0: none), max events, video id, outbox max, then per
- * event three values: entry, webhook type ('' for none), event time ms.
+ * A video that just ended gets the TTL and enters both retention indexes (scored by its end); one
+ * that a retry reopened loses them again.
+ * KEYS: record, events, webhook subscription, webhook outbox, intermediates index, results index.
+ * ARGV: expected JSON, new JSON, TTL seconds (0: none), max events, video id, outbox max,
+ * lifecycle ('ended', 'reopened' or ''), end time ms, then per event three values: entry,
+ * webhook type ('' for none), event time ms.
  */
 const UPDATE_SCRIPT = new RedisScript(`${OUTBOX_FUNCTION}
 local current = redis.call('GET', KEYS[1])
@@ -107,7 +113,7 @@ if not current then return -1 end
 if current ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
 local ids = {}
-for i = 7, #ARGV, 3 do
+for i = 9, #ARGV, 3 do
   ids[#ids + 1] = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'e', ARGV[i])
   outbox(KEYS[3], KEYS[4], ARGV[6], ARGV[5], ARGV[i], ARGV[i + 1], ARGV[i + 2])
 end
@@ -116,6 +122,16 @@ if ttl > 0 then
   redis.call('EXPIRE', KEYS[1], ttl)
   redis.call('EXPIRE', KEYS[2], ttl)
   redis.call('EXPIRE', KEYS[3], ttl)
+end
+if ARGV[7] == 'ended' then
+  redis.call('ZADD', KEYS[5], ARGV[8], ARGV[5])
+  redis.call('ZADD', KEYS[6], ARGV[8], ARGV[5])
+elseif ARGV[7] == 'reopened' then
+  redis.call('PERSIST', KEYS[1])
+  redis.call('PERSIST', KEYS[2])
+  redis.call('PERSIST', KEYS[3])
+  redis.call('ZREM', KEYS[5], ARGV[5])
+  redis.call('ZREM', KEYS[6], ARGV[5])
 end
 return ids
 `);
@@ -194,15 +210,27 @@ export class VideoStore {
     assertVideoId(videoId);
     for (let attempt = 1; attempt <= MAX_UPDATE_ATTEMPTS; attempt += 1) {
       const raw = await this.redis.get(this.recordKey(videoId));
-      if (raw === null) return this.updateArchived(videoId, transition);
+      if (raw === null) {
+        if ((await this.restoreArchived(videoId, transition)) === 'unchanged') return null;
+        continue;
+      }
       const before = parseRecord(videoId, raw);
       const result = transition(before);
       if (result === null) return null;
 
       const stored = result.events.map((event, index) => ({ sequence: before.sequence + index + 1, at: result.record.updatedAt, event }));
       const after = videoRecordSchema.parse({ ...result.record, sequence: before.sequence + result.events.length });
-      const ttl = isTerminalStatus(after.status) && !isTerminalStatus(before.status) ? this.terminalTtlSeconds : 0;
-      const keys = [this.recordKey(videoId), this.eventsKey(videoId), this.webhookKey(videoId), this.outboxKey()];
+      const ended = isTerminalStatus(after.status) && !isTerminalStatus(before.status);
+      const reopened = !isTerminalStatus(after.status) && isTerminalStatus(before.status);
+      const ttl = ended ? this.terminalTtlSeconds : 0;
+      const keys = [
+        this.recordKey(videoId),
+        this.eventsKey(videoId),
+        this.webhookKey(videoId),
+        this.outboxKey(),
+        this.retentionIndexKey('intermediates'),
+        this.retentionIndexKey('results'),
+      ];
       const reply = await UPDATE_SCRIPT.run(this.redis, keys, [
         raw,
         JSON.stringify(after),
@@ -210,6 +238,8 @@ export class VideoStore {
         this.maxEvents,
         videoId,
         OUTBOX_MAX_ENTRIES,
+        ended ? 'ended' : reopened ? 'reopened' : '',
+        Date.parse(after.finishedAt ?? after.updatedAt),
         ...stored.flatMap((entry) => [
           streamEntry(entry.sequence, entry.at, entry.event),
           webhookEventTypeOf(entry.event) ?? '',
@@ -305,14 +335,37 @@ export class VideoStore {
   }
 
   /**
-   * A record no longer in Redis expired after it finished, and finished records never change:
-   * a transition that agrees (returns null, as every transition of a terminal record does) gets
-   * null, like it would have while the record was in Redis. Anything else is not found.
+   * A record no longer in Redis expired after it finished, and finished records never change on
+   * their own: a transition that agrees (returns null, as every worker transition of a terminal
+   * record does) gets null, like it would have while the record was in Redis. One that changes it
+   * (a retry, the retention sweeper) brings job.json back into Redis (with the terminal TTL) so the
+   * update runs as usual. Anything else is not found.
    */
-  private async updateArchived(videoId: string, transition: (record: VideoRecord) => VideoTransitionResult | null): Promise<null> {
+  private async restoreArchived(videoId: string, transition: (record: VideoRecord) => VideoTransitionResult | null): Promise<'unchanged' | 'restored'> {
     const archived = await this.artifacts.getJson(videoId, 'job', videoRecordSchema);
-    if (archived !== undefined && isTerminalStatus(archived.status) && transition(archived) === null) return null;
-    throw new VideoNotFound(videoId);
+    if (archived === undefined || !isTerminalStatus(archived.status)) throw new VideoNotFound(videoId);
+    if (transition(archived) === null) return 'unchanged';
+    await this.redis.set(this.recordKey(videoId), JSON.stringify(archived), 'EX', this.terminalTtlSeconds, 'NX');
+    return 'restored';
+  }
+
+  /**
+   * Ended videos by end time (ms) whose intermediates or results the retention sweeper has not
+   * yet deleted: each video enters both when it ends, in the same step, and leaves one when that
+   * part is deleted, or both when a retry reopens it.
+   */
+  retentionIndexKey(part: RetentionPart): string {
+    return `${this.prefix}:retention:${part}`;
+  }
+
+  /** Ids of ended videos whose `part` ended at or before `endedBefore`, oldest first, up to `count`. */
+  async dueForRetention(part: RetentionPart, endedBefore: Date, count: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.retentionIndexKey(part), '-inf', endedBefore.getTime(), 'LIMIT', 0, Math.max(1, Math.trunc(count)));
+  }
+
+  /** The retention sweeper dealt with `part` of the video (deleted it, or found nothing to delete). */
+  async clearRetention(part: RetentionPart, videoId: string): Promise<void> {
+    await this.redis.zrem(this.retentionIndexKey(part), videoId);
   }
 
   private recordKey(videoId: string): string {
@@ -445,8 +498,9 @@ function streamEntriesOfXread(reply: unknown): [string, string[]][] {
   return Array.isArray(entries) ? (entries as [string, string[]][]) : [];
 }
 
-/** Whether job.json should be rewritten: the status or a stage's state changed. */
+/** Whether job.json should be rewritten: the status, a stage's state or what retention deleted changed. */
 function snapshotChanged(before: VideoRecord, after: VideoRecord): boolean {
   if (before.status !== after.status) return true;
+  if (JSON.stringify(before.retention) !== JSON.stringify(after.retention) || before.runs?.length !== after.runs?.length) return true;
   return after.stages.some((stage) => before.stageRecords[stage]?.state !== after.stageRecords[stage]?.state);
 }

@@ -4,13 +4,18 @@ import { STAGE_NAMES, type StageName } from '../contracts/queue-names';
 import { videoEventSchema } from './video-events';
 import { isTerminalStatus, videoRecordSchema, type VideoRecord } from './video-record';
 import { videoRecordFixture } from './video-record.fixture';
+import { overallProgress } from './video-record';
 import {
+  deadlineReached,
+  intermediatesExpired,
+  resultsExpired,
   stageCompleted,
   stageProgressed,
   stageRetrying,
   stageStarted,
   videoCancelled,
   videoFailed,
+  videoRetried,
   type VideoTransitionResult,
 } from './video-transitions';
 
@@ -100,7 +105,7 @@ describe('video transitions', () => {
       decode: 'cancelled',
       sr: 'cancelled',
     });
-    expect(cancelled.events).toEqual([{ type: 'status', status: 'cancelled', stage: 'interp' }]);
+    expect(cancelled.events).toEqual([{ type: 'status', status: 'cancelled', stage: 'interp', reason: 'requested' }]);
     expect(stageCompleted(cancelled.record, 'interp', { interp: 'x' }, at(50))).toBeNull();
   });
 });
@@ -207,5 +212,83 @@ describe('video transition laws', () => {
         expect(stages.every((stage) => record.stageRecords[stage]?.state === 'completed')).toBe(true);
       }),
     );
+  });
+
+  it('weighs overall progress by each stage’s expected cost', () => {
+    const record = { ...videoRecordFixture({ id: 'v1', stages: ['keyframe', 'decode'], now: t0 }), stageWeights: { keyframe: 0.8, decode: 0.2 } };
+    const started = applied(stageStarted(record, 'keyframe', 1, at(1))).record;
+    const half = applied(stageProgressed(started, 'keyframe', 5, 10, at(2))).record;
+    expect(half.progress).toBeCloseTo(0.4);
+    const done = applied(stageCompleted(half, 'keyframe', {}, at(3))).record;
+    expect(done.progress).toBeCloseTo(0.8);
+    // without weights every stage weighs the same
+    expect(overallProgress({ stages: done.stages, stageRecords: done.stageRecords })).toBeCloseTo(0.5);
+  });
+
+  it('a deadline expires a video that never started and cancels one that runs, both with reason deadline', () => {
+    const queued = { ...videoRecordFixture({ id: 'v1', now: t0 }), deadlineAt: at(2000).toISOString() };
+    expect(deadlineReached(queued, at(1999))).toBeNull();
+    const expired = applied(deadlineReached(queued, at(2000)));
+    expect(expired.record).toMatchObject({ status: 'expired', reason: 'deadline', finishedAt: at(2000).toISOString() });
+    expect(expired.record.stages.every((stage) => expired.record.stageRecords[stage]?.state === 'cancelled')).toBe(true);
+    expect(expired.events).toEqual([{ type: 'status', status: 'expired', stage: null, reason: 'deadline' }]);
+    expect(expired.record.runs).toEqual([{ run: 1, fromStage: 'keyframe', queuedAt: t0.toISOString(), finishedAt: at(2000).toISOString(), status: 'expired', reason: 'deadline' }]);
+
+    const running = applied(stageStarted(queued, 'keyframe', 1, at(500))).record;
+    const cancelled = applied(deadlineReached(running, at(2500)));
+    expect(cancelled.record).toMatchObject({ status: 'cancelled', reason: 'deadline' });
+    expect(cancelled.record.stageRecords.keyframe?.state).toBe('cancelled');
+    expect(cancelled.events).toEqual([{ type: 'status', status: 'cancelled', stage: 'keyframe', reason: 'deadline' }]);
+    expect(deadlineReached(cancelled.record, at(3000))).toBeNull();
+    expect(deadlineReached(videoRecordFixture({ id: 'v2', now: t0 }), at(1e9))).toBeNull();
+  });
+
+  it('a retry re-queues a failed video from its first unfinished stage, keeping what completed and counting attempts on', () => {
+    let record = videoRecordFixture({ id: 'v1', now: t0 });
+    for (const [index, stage] of (['keyframe', 'interp', 'decode'] as const).entries()) {
+      record = applied(stageStarted(record, stage, 1, at(index * 10 + 1))).record;
+      record = applied(stageCompleted(record, stage, { [stage === 'keyframe' ? 'keyframes' : stage === 'interp' ? 'interp' : 'frames']: `k-${stage}` }, at(index * 10 + 5))).record;
+    }
+    record = applied(stageStarted(record, 'sr', 1, at(40))).record;
+    record = applied(videoFailed(record, { code: 'ArtifactNotFound', message: 'gone', stage: 'sr' }, at(41))).record;
+    expect(videoRetried(applied(stageStarted(videoRecordFixture({ id: 'v2', now: t0 }), 'keyframe', 1, at(1))).record, at(2))).toBeNull();
+
+    const retried = applied(videoRetried(record, at(100)));
+    expect(retried.record).toMatchObject({ status: 'queued', stage: 'sr', outputs: record.outputs });
+    expect(retried.record.error).toBeUndefined();
+    expect(retried.record.finishedAt).toBeUndefined();
+    expect(retried.record.stageRecords.decode).toEqual(record.stageRecords.decode);
+    expect(retried.record.stageRecords.sr).toEqual({ state: 'pending', step: 0, totalSteps: 0, progress: 0, attempts: 1, attemptsBefore: 1, queuedAt: at(100).toISOString() });
+    expect(retried.record.runs?.map((run) => [run.run, run.fromStage, run.status])).toEqual([
+      [1, 'keyframe', 'failed'],
+      [2, 'sr', undefined],
+    ]);
+    expect(retried.events).toEqual([{ type: 'status', status: 'queued', stage: 'sr', run: 2 }]);
+
+    const again = applied(stageStarted(retried.record, 'sr', 1, at(110)));
+    expect(again.record.stageRecords.sr?.attempts).toBe(2);
+    expect(again.events.at(-1)).toEqual({ type: 'stage.started', stage: 'sr', attempt: 2 });
+    const done = applied(stageCompleted(again.record, 'sr', { srFrames: 'k-sr' }, at(120))).record;
+    expect(done.status).toBe('succeeded');
+    expect(done.runs?.at(-1)).toMatchObject({ run: 2, status: 'succeeded', finishedAt: at(120).toISOString() });
+    expect(videoRetried(done, at(130))).toBeNull();
+  });
+
+  it('retention: once the intermediates are gone a retry starts from the first stage; once the results are gone none is possible', () => {
+    let record = videoRecordFixture({ id: 'v1', stages: ['keyframe', 'decode'], now: t0 });
+    record = applied(stageStarted(record, 'keyframe', 1, at(1))).record;
+    record = applied(stageCompleted(record, 'keyframe', { keyframes: 'k1', text: 't1' }, at(2))).record;
+    record = applied(videoCancelled(record, at(3))).record;
+    expect(intermediatesExpired(applied(stageStarted(videoRecordFixture({ id: 'v2', now: t0 }), 'keyframe', 1, at(1))).record, ['text'], at(2))).toBeNull();
+
+    const trimmed = applied(intermediatesExpired(record, ['text', 'keyframes'], at(10))).record;
+    expect(trimmed.outputs).toEqual({});
+    expect(trimmed.retention).toEqual({ intermediatesExpiredAt: at(10).toISOString() });
+    expect(applied(videoRetried(trimmed, at(11))).record.runs?.at(-1)?.fromStage).toBe('keyframe');
+
+    const gone = applied(resultsExpired(trimmed, at(20))).record;
+    expect(gone.retention).toEqual({ intermediatesExpiredAt: at(10).toISOString(), expiredAt: at(20).toISOString() });
+    expect(videoRetried(gone, at(21))).toBeNull();
+    expect(resultsExpired(gone, at(30))).toBeNull();
   });
 });

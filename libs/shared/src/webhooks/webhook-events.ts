@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { VIDEO_FORMATS } from '../contracts/generation-request';
 import { STAGE_NAMES } from '../contracts/queue-names';
 import type { StoredVideoEvent, VideoEvent } from '../jobs/video-events';
+import { END_REASONS, type VideoStatus } from '../jobs/video-record';
 
 /**
  * The webhook events (issue 6) and their payloads, in the Standard Webhooks shape
@@ -17,23 +18,25 @@ export const WEBHOOK_EVENT_TYPES = [
   'video.succeeded',
   'video.failed',
   'video.cancelled',
+  'video.expired',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 export const webhookEventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES);
+
+const WEBHOOK_TYPE_BY_STATUS: Record<VideoStatus, WebhookEventType> = {
+  queued: 'video.queued',
+  running: 'video.started',
+  succeeded: 'video.succeeded',
+  failed: 'video.failed',
+  cancelled: 'video.cancelled',
+  expired: 'video.expired',
+};
 
 /** The stored event a webhook reports, or undefined for events no webhook carries (stage.started, stage.retrying). */
 export function webhookEventTypeOf(event: VideoEvent): WebhookEventType | undefined {
   switch (event.type) {
     case 'status':
-      return event.status === 'queued'
-        ? 'video.queued'
-        : event.status === 'running'
-          ? 'video.started'
-          : event.status === 'succeeded'
-            ? 'video.succeeded'
-            : event.status === 'failed'
-              ? 'video.failed'
-              : 'video.cancelled';
+      return WEBHOOK_TYPE_BY_STATUS[event.status];
     case 'stage.completed':
       return 'video.stage.completed';
     case 'progress':
@@ -65,10 +68,15 @@ export function webhookPayloadSchemaId(type: WebhookEventType): string {
   return `Webhook${type.split('.').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('')}`;
 }
 
+const endReason = z.enum(END_REASONS);
 const resultVideo = z.strictObject({ format: z.enum(VIDEO_FORMATS), url: z.string(), expires_at: isoTime });
 
 export const webhookPayloadSchemas = {
-  'video.queued': envelope('video.queued', {}, 'the video was accepted and waits for its first stage'),
+  'video.queued': envelope(
+    'video.queued',
+    { run: z.int().min(2).optional().meta({ description: 'set when a retry queued the video again: the run it starts (2 for the first retry)' }) },
+    'the video was accepted (or retried) and waits for its first stage',
+  ),
   'video.started': envelope('video.started', { stage }, 'the first stage started'),
   'video.progress': envelope(
     'video.progress',
@@ -90,7 +98,12 @@ export const webhookPayloadSchemas = {
     { error: z.strictObject({ code: z.string(), message: z.string(), stage: stage.optional() }) },
     'the video failed',
   ),
-  'video.cancelled': envelope('video.cancelled', {}, 'the video was cancelled'),
+  'video.cancelled': envelope(
+    'video.cancelled',
+    { reason: endReason.optional() },
+    'the video was cancelled: by its owner (`requested`) or because its deadline passed while it ran (`deadline`)',
+  ),
+  'video.expired': envelope('video.expired', { reason: endReason }, 'the video’s deadline passed before any stage started'),
 } as const;
 
 export const webhookPayloadSchema = z.discriminatedUnion('type', [
@@ -101,6 +114,7 @@ export const webhookPayloadSchema = z.discriminatedUnion('type', [
   webhookPayloadSchemas['video.succeeded'],
   webhookPayloadSchemas['video.failed'],
   webhookPayloadSchemas['video.cancelled'],
+  webhookPayloadSchemas['video.expired'],
 ]);
 export type WebhookPayload = z.infer<typeof webhookPayloadSchema>;
 
@@ -120,6 +134,9 @@ export function webhookPayloadOf(stored: Pick<StoredVideoEvent, 'videoId' | 'seq
         if (type === 'video.started') return { type, data: { ...data, stage: event.stage } };
         if (type === 'video.succeeded') return { type, data: { ...data, videos } };
         if (type === 'video.failed') return { type, data: { ...data, error: event.error ?? { code: 'InternalError', message: 'the video failed' } } };
+        if (type === 'video.queued') return { type, data: { ...data, ...(event.run === undefined ? {} : { run: event.run }) } };
+        if (type === 'video.cancelled') return { type, data: { ...data, ...(event.reason === undefined ? {} : { reason: event.reason }) } };
+        if (type === 'video.expired') return { type, data: { ...data, reason: event.reason ?? 'deadline' } };
         return { type, data };
       default:
         return { type, data };

@@ -20,6 +20,8 @@ export interface CreateVideoForm {
   sampler: Sampler | '';
   interpolate: boolean;
   superResolution: boolean;
+  interpSteps: string;
+  srSteps: string;
   formats: VideoFormat[];
 }
 
@@ -33,6 +35,8 @@ export const EMPTY_FORM: CreateVideoForm = {
   sampler: '',
   interpolate: true,
   superResolution: true,
+  interpSteps: '',
+  srSteps: '',
   formats: ['mp4'],
 };
 
@@ -58,6 +62,8 @@ export function requestFromForm(form: CreateVideoForm): FormOutcome {
     sampler: form.sampler === '' ? undefined : form.sampler,
     interpolate: form.interpolate,
     super_resolution: form.superResolution,
+    interp_num_inference_steps: form.interpolate ? numberOrUnset(form.interpSteps) : undefined,
+    sr_num_inference_steps: form.superResolution ? numberOrUnset(form.srSteps) : undefined,
     output_formats: form.formats,
   };
   const parsed = createVideoRequestSchema.safeParse(candidate);

@@ -5,7 +5,7 @@ import type { PlaygroundApi } from '../api/playground-api';
 import { routeHash } from '../hash-route';
 import { ErrorMessage } from './error-message';
 
-type TextField = 'seed' | 'steps' | 'guidanceScale' | 'fps';
+type TextField = 'seed' | 'steps' | 'guidanceScale' | 'fps' | 'interpSteps' | 'srSteps';
 
 const NUMBER_FIELDS: { field: TextField; label: string; hint: string; step: string }[] = [
   { field: 'seed', label: 'Seed', hint: 'random when blank', step: '1' },
@@ -13,6 +13,33 @@ const NUMBER_FIELDS: { field: TextField; label: string; hint: string; step: stri
   { field: 'guidanceScale', label: 'Guidance scale', hint: 'classifier-free guidance', step: 'any' },
   { field: 'fps', label: 'FPS', hint: 'frame-rate condition of the key frames', step: 'any' },
 ];
+
+const STAGE_STEP_FIELDS: { field: TextField; label: string; hint: string; step: string; enabledBy: 'interpolate' | 'superResolution' }[] = [
+  { field: 'interpSteps', label: 'Interpolation steps', hint: 'denoising steps of interpolation', step: '1', enabledBy: 'interpolate' },
+  { field: 'srSteps', label: 'Super-resolution steps', hint: 'denoising steps of super-resolution', step: '1', enabledBy: 'superResolution' },
+];
+
+/** A labelled number input; blank means the model's default. */
+function NumberField(props: { field: TextField; label: string; hint: string; step: string; value: string; disabled?: boolean; onInput: (value: string) => void }) {
+  return (
+    <div>
+      <label for={props.field}>{props.label}</label>
+      <input
+        id={props.field}
+        name={props.field}
+        type="number"
+        inputMode="decimal"
+        step={props.step}
+        placeholder="model default"
+        aria-describedby={`${props.field}-hint`}
+        value={props.value}
+        disabled={props.disabled}
+        onInput={(event) => props.onInput(event.currentTarget.value)}
+      />
+      <small id={`${props.field}-hint`}>{props.hint}</small>
+    </div>
+  );
+}
 
 /** The new-video form: the prompt and the main parameters, checked against the API's schema, then POST /v1/videos. */
 export function CreateVideoPage({ api, onError }: { api: PlaygroundApi; onError: (error: ApiError) => boolean }) {
@@ -52,22 +79,8 @@ export function CreateVideoPage({ api, onError }: { api: PlaygroundApi; onError:
       <label for="negative-prompt">Negative prompt</label>
       <input id="negative-prompt" name="negative-prompt" value={form.negativePrompt} onInput={(event) => update({ negativePrompt: event.currentTarget.value })} />
       <div class="grid">
-        {NUMBER_FIELDS.map(({ field, label, hint, step }) => (
-          <div key={field}>
-            <label for={field}>{label}</label>
-            <input
-              id={field}
-              name={field}
-              type="number"
-              inputMode="decimal"
-              step={step}
-              placeholder="model default"
-              aria-describedby={`${field}-hint`}
-              value={form[field]}
-              onInput={(event) => update({ [field]: event.currentTarget.value })}
-            />
-            <small id={`${field}-hint`}>{hint}</small>
-          </div>
+        {NUMBER_FIELDS.map((field) => (
+          <NumberField key={field.field} {...field} value={form[field.field]} onInput={(value) => update({ [field.field]: value })} />
         ))}
         <div>
           <label for="sampler">Sampler</label>
@@ -91,6 +104,11 @@ export function CreateVideoPage({ api, onError }: { api: PlaygroundApi; onError:
           <input type="checkbox" name="super-resolution" checked={form.superResolution} onChange={(event) => update({ superResolution: event.currentTarget.checked })} />
           Super-resolution
         </label>
+        <div class="grid">
+          {STAGE_STEP_FIELDS.map((field) => (
+            <NumberField key={field.field} {...field} value={form[field.field]} disabled={!form[field.enabledBy]} onInput={(value) => update({ [field.field]: value })} />
+          ))}
+        </div>
       </fieldset>
       <fieldset>
         <legend>Output formats</legend>

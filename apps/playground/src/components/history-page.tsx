@@ -18,6 +18,8 @@ export function HistoryPage({ api, onError }: { api: PlaygroundApi; onError: (er
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const [page, setPage] = useState<VideoList | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
+  /** bumped by Refresh: the same first page, read again for videos added since */
+  const [reads, setReads] = useState(0);
   const heading = useRef<HTMLHeadingElement>(null);
   const cursor = cursors[cursors.length - 1];
 
@@ -36,11 +38,15 @@ export function HistoryPage({ api, onError }: { api: PlaygroundApi; onError: (er
     return () => {
       current = false;
     };
-  }, [api, cursor, status, onError]);
+  }, [api, cursor, status, reads, onError]);
 
   const filter = (next: VideoStatus | '') => {
     setStatus(next);
     setCursors([undefined]);
+  };
+  const refresh = () => {
+    setCursors([undefined]);
+    setReads((count) => count + 1);
   };
 
   return (
@@ -73,6 +79,9 @@ export function HistoryPage({ api, onError }: { api: PlaygroundApi; onError: (er
         </ol>
       )}
       <nav class="row" aria-label="Pages">
+        <button type="button" onClick={refresh}>
+          Refresh
+        </button>
         <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
           Newer
         </button>

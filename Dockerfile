@@ -29,9 +29,11 @@ RUN for app in api worker-keyframe worker-interp worker-decode worker-sr; do nod
 FROM ${NODE_IMAGE} AS deps-cpu
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-# ffmpeg-installer's postinstall makes ffmpeg executable by its owner (root) only: open it to the runtime user.
+# ffmpeg-installer's postinstall makes ffmpeg executable by its owner (root) only: open it to the
+# runtime user. onnxruntime-node ships macOS and Windows binaries too (220 MB): not needed here.
 RUN npm ci --omit=dev --no-audit --no-fund \
   && chmod a+rx node_modules/@ffmpeg-installer/linux-x64/ffmpeg \
+  && rm -rf node_modules/onnxruntime-node/bin/napi-v6/darwin node_modules/onnxruntime-node/bin/napi-v6/win32 \
   && npm cache clean --force
 
 # --- production dependencies, GPU: the same, plus the CUDA 12 execution provider's libraries

@@ -98,6 +98,20 @@ class ShapeAttributes:
             raise ValueError(f"unknown motion {self.motion!r}; known: {MOTIONS}")
 
 
+# Played backwards, a clip shows the same object moving the opposite way.
+OPPOSITE_MOTION: dict[str, str] = {
+    "moving left": "moving right",
+    "moving right": "moving left",
+    "moving up": "moving down",
+    "moving down": "moving up",
+}
+
+
+def time_reversed(attributes: ShapeAttributes) -> ShapeAttributes:
+    """What the clip shows played backwards."""
+    return ShapeAttributes(attributes.colour, attributes.shape, OPPOSITE_MOTION[attributes.motion])
+
+
 class UnparseableCaptionError(ValueError):
     """The caption does not name exactly one colour, one shape and one direction of the grammar."""
 

@@ -75,3 +75,46 @@ def test_command_line_flags_override_the_config() -> None:
         1e-3,
         1,
     )
+
+
+def test_motion_head_starts_as_the_frames_mean_and_then_tells_the_frame_order_apart() -> None:
+    tiny = ModelSetConfig.tiny()
+    encoders = ContrastiveEncoders(tiny.text_encoder, tiny.image_encoder, seed=0)
+    size = tiny.image_encoder.image_size
+    early, late = torch.rand(2, 3, size, size), torch.rand(2, 3, size, size)
+    mean = torch.nn.functional.normalize(
+        (encoders.image_encoder(early) + encoders.image_encoder(late)) / 2, dim=-1
+    )
+    assert torch.allclose(encoders.clip_embeds(early, late), mean, atol=1e-5)
+    with torch.no_grad():  # any head that is not symmetric in its two halves sees the order
+        encoders.motion_head.weight[:, : tiny.image_encoder.projection_dim] *= -1
+    assert not torch.allclose(encoders.clip_embeds(early, late), encoders.clip_embeds(late, early), atol=1e-3)
+
+
+def test_early_and_late_frames_come_from_the_two_ends_of_the_clip() -> None:
+    import numpy as np
+
+    from magicvideo_models.training.train_clip import EDGE_FRAMES, KEYFRAME_COUNT, early_and_late_frames
+
+    early, late = early_and_late_frames(np.random.default_rng(0), 500)
+    assert set(early) == set(range(EDGE_FRAMES))
+    assert set(late) == set(range(KEYFRAME_COUNT - EDGE_FRAMES, KEYFRAME_COUNT))
+
+
+def test_reversed_negatives_caption_the_opposite_motion_and_skip_held_out_reversals() -> None:
+    import numpy as np
+
+    from magicvideo_models.shapes.grammar import parse_caption, time_reversed
+    from magicvideo_models.shapes.heldout import is_heldout
+    from magicvideo_models.training.shapes_dataset import training_clips
+    from magicvideo_models.training.train_clip import reversed_negatives
+
+    clips = [clip for step in range(8) for clip in training_clips(0, step, 32)]
+    rows, captions = reversed_negatives(clips, np.random.default_rng(0))
+    assert len(rows) > len(clips) // 2
+    for row, caption in zip(rows, captions, strict=True):
+        assert parse_caption(caption) == time_reversed(clips[row].attributes)
+    skipped = [clip.attributes for row, clip in enumerate(clips) if row not in set(rows)]
+    for attributes in skipped:
+        backwards = time_reversed(attributes)
+        assert is_heldout(backwards.colour, backwards.shape, backwards.motion)

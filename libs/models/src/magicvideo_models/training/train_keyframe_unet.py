@@ -70,7 +70,7 @@ from torch import nn
 from magicvideo_models.keyframe_unet import KeyframeUNet
 from magicvideo_models.model_set import ModelSetConfig, model_seed
 from magicvideo_models.sampling import KEYFRAME_STREAMS, sample
-from magicvideo_models.shapes.grammar import ShapeAttributes, caption_for
+from magicvideo_models.shapes.grammar import caption_for, time_reversed
 from magicvideo_models.shapes.heldout import is_heldout
 from magicvideo_models.shapes.judge import judge_clip
 from magicvideo_models.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
@@ -93,12 +93,6 @@ PARTIAL = "partial"
 # salts of this stage's per-step randomness (shapes_dataset uses 1–3)
 EPOCH_ORDER = 11
 AUGMENTATION = 12
-OPPOSITE_MOTION = {
-    "moving left": "moving right",
-    "moving right": "moving left",
-    "moving up": "moving down",
-    "moving down": "moving up",
-}
 
 
 @dataclass
@@ -260,10 +254,6 @@ def pool_indices(seed: int, step: int, batch_size: int, pool: int) -> list[int]:
     """The pool clips of step `step`: positions step·B … step·B + B − 1 of the epochs' orders."""
     positions = range(step * batch_size, (step + 1) * batch_size)
     return [int(epoch_order(seed, p // pool, pool)[p % pool]) for p in positions]
-
-
-def time_reversed(attributes: ShapeAttributes) -> ShapeAttributes:
-    return ShapeAttributes(attributes.colour, attributes.shape, OPPOSITE_MOTION[attributes.motion])
 
 
 @dataclass(frozen=True)

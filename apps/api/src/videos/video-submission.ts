@@ -1,5 +1,6 @@
 import type {} from '@fastify/multipart';
 import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { InvalidJson, type InitUpload, InvalidRequest, PayloadTooLarge, UnsupportedMediaType } from '@magicvideo/shared';
 import type { FastifyRequest } from 'fastify';
 
@@ -57,10 +58,10 @@ async function readMultipartParts(request: FastifyRequest, limits: SubmissionLim
   for await (const part of parts) {
     if (part.fieldname === 'request' && !hasRequest) {
       hasRequest = true;
-      if (part.type === 'file') body = parseJsonPart((await part.toBuffer()).toString('utf8'), part.file.truncated);
+      if (part.type === 'file') body = parseJsonPart(Buffer.from(await readFileWithinLimit(part.file, 'request')).toString('utf8'), false);
       else body = typeof part.value === 'string' ? parseJsonPart(part.value, part.valueTruncated) : part.value;
     } else if (part.fieldname === 'init' && part.type === 'file' && init === undefined) {
-      init = { bytes: new Uint8Array(await part.toBuffer()) };
+      init = { bytes: await readFileWithinLimit(part.file, 'init') };
     } else {
       if (part.type === 'file') part.file.resume();
       const problem = part.fieldname === 'init' ? 'must be one file part' : part.fieldname === 'request' ? 'appears twice' : 'is not a known part';
@@ -70,6 +71,19 @@ async function readMultipartParts(request: FastifyRequest, limits: SubmissionLim
   if (!hasRequest) throw new InvalidRequest([{ field: 'request', message: 'the multipart part `request` (the JSON request) is required' }]);
   const initSha256 = init === undefined ? null : createHash('sha256').update(init.bytes).digest('hex');
   return { body, ...(init === undefined ? {} : { init }), fingerprintSource: { request: body, init_sha256: initSha256 } };
+}
+
+/**
+ * A file part's bytes, refused with 413 the moment it passes the limit. Not the plugin's
+ * toBuffer(): it reads a truncated part on to its end, so an upload that never ends would be
+ * read (and the request held) for ever instead of answered.
+ */
+async function readFileWithinLimit(file: Readable & { truncated: boolean }, field: string): Promise<Uint8Array> {
+  file.once('limit', () => file.destroy(new PayloadTooLarge('the uploaded file is over the size limit', field)));
+  const chunks: Buffer[] = [];
+  for await (const chunk of file) chunks.push(chunk as Buffer);
+  if (file.truncated) throw new PayloadTooLarge('the uploaded file is over the size limit', field);
+  return new Uint8Array(Buffer.concat(chunks));
 }
 
 function parseJsonPart(text: string, truncated: boolean): unknown {

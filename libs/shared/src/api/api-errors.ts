@@ -91,3 +91,51 @@ export class WebhookDeliveryNotFound extends Error {
     this.name = 'WebhookDeliveryNotFound';
   }
 }
+
+/** A `priority` above what the API key may ask for (PRIORITY_MAX, PRIORITY_MAX_BY_KEY). */
+export class InvalidPriority extends RequestPartError {
+  readonly code = 'InvalidPriority';
+  constructor(message: string) {
+    super(message, 'priority');
+  }
+}
+
+/** A `Cancel-After` header that is no duration, or one past the server's maximum. */
+export class InvalidCancelAfter extends RequestPartError {
+  readonly code = 'InvalidCancelAfter';
+  constructor(message: string) {
+    super(message, 'Cancel-After');
+  }
+}
+
+/** A `Prefer: wait=N` whose N is no whole number of seconds from 0 to the maximum. */
+export class InvalidPrefer extends RequestPartError {
+  readonly code = 'InvalidPrefer';
+  constructor(message: string) {
+    super(message, 'Prefer');
+  }
+}
+
+/** POST …/retry of a video that has not ended, or that succeeded. */
+export class VideoNotRetryable extends Error {
+  readonly code = 'VideoNotRetryable';
+  constructor(
+    readonly videoId: string,
+    readonly status: string,
+  ) {
+    super(`video ${videoId} is ${status}: only a failed, cancelled or expired video can be retried`);
+    this.name = 'VideoNotRetryable';
+  }
+}
+
+/** The video's results were deleted by retention (410 Gone, with when). */
+export class VideoExpired extends Error {
+  readonly code = 'VideoExpired';
+  constructor(
+    readonly videoId: string,
+    readonly expiredAt: string,
+  ) {
+    super(`video ${videoId} expired at ${expiredAt}: its results were deleted`);
+    this.name = 'VideoExpired';
+  }
+}

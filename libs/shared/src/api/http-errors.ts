@@ -1,6 +1,6 @@
 import { InvalidRequest } from '../contracts/generation-request';
 import type { ErrorEnvelope } from './http-schemas';
-import { RateLimited } from './api-errors';
+import { RateLimited, VideoExpired } from './api-errors';
 import type { RateLimitDecision } from './rate-limiter';
 
 /**
@@ -24,6 +24,9 @@ const STATUS_BY_CODE: Record<string, number> = {
   WebhookUrlNotAllowed: 400,
   WebhookHostUnresolved: 400,
   WebhookNotConfigured: 400,
+  InvalidPriority: 400,
+  InvalidCancelAfter: 400,
+  InvalidPrefer: 400,
   Unauthenticated: 401,
   VideoNotFound: 404,
   WebhookDeliveryNotFound: 404,
@@ -31,6 +34,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   InvalidVideoId: 404,
   IdempotencyKeyInUse: 409,
   VideoNotCancellable: 409,
+  VideoNotRetryable: 409,
+  VideoExpired: 410,
   PayloadTooLarge: 413,
   UnsupportedMediaType: 415,
   IdempotencyKeyReused: 422,
@@ -85,7 +90,8 @@ export function httpErrorResponse(error: unknown): HttpErrorResponse | undefined
   if (code === 'Unauthenticated') headers['WWW-Authenticate'] = 'Bearer';
   const ownField = (error as { field?: unknown }).field;
   const field = typeof ownField === 'string' ? ownField : FIELD_BY_CODE[code];
-  return { statusCode, headers, body: { error: { code, message, ...(field === undefined ? {} : { field }) } } };
+  const expiredAt = error instanceof VideoExpired ? { expired_at: error.expiredAt } : {};
+  return { statusCode, headers, body: { error: { code, message, ...(field === undefined ? {} : { field }), ...expiredAt } } };
 }
 
 /** The envelope of errors that are not the API's own: a framework's, or an unexpected one (500). */

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { generationRequestSchema, VIDEO_FORMATS } from '../contracts/generation-request';
 import { STAGE_NAMES } from '../contracts/queue-names';
 import { SAMPLER_NAMES } from '../model-folder/manifest';
-import { STAGE_STATES, VIDEO_STATUSES } from '../jobs/video-record';
+import { PRIORITY_LIMITS } from '../jobs/stage-job';
+import { END_REASONS, STAGE_STATES, VIDEO_STATUSES } from '../jobs/video-record';
 import { WEBHOOK_EVENT_TYPES, webhookEventTypeSchema, webhookPayloadSchemaId, webhookPayloadSchemas } from '../webhooks/webhook-events';
 
 /**
@@ -62,6 +63,16 @@ export const createVideoRequestSchema = z
       description:
         'image-to-video, variation or editing: the uploaded init image or video (multipart part `init`) is noised to `strength`',
     }),
+    priority: z
+      .int()
+      .min(PRIORITY_LIMITS.min)
+      .max(PRIORITY_LIMITS.max)
+      .optional()
+      .meta({
+        description:
+          'higher runs sooner, in every stage’s queue (default 0); each API key may ask for at most its configured maximum (400 InvalidPriority above it)',
+        examples: [5],
+      }),
   })
   .register(httpSchemas, { id: 'CreateVideoRequest', description: 'POST /v1/videos as JSON, or the `request` part of a multipart/form-data body' });
 export type CreateVideoRequest = z.infer<typeof createVideoRequestSchema>;
@@ -74,7 +85,9 @@ const videoLinksSchema = z.strictObject({
   self: z.string(),
   events: z.string(),
   cancel: z.string(),
+  retry: z.string(),
 });
+const endReason = z.enum(END_REASONS);
 
 export const videoAcceptedSchema = z
   .strictObject({
@@ -138,12 +151,49 @@ export const videoErrorHttpSchema = z
   .strictObject({ code: z.string(), message: z.string(), stage: stage.optional() })
   .register(httpSchemas, { id: 'VideoError' });
 
+export const queueStandingSchema = z
+  .strictObject({
+    stage: stage.meta({ description: 'the queue the video waits in: its run’s first stage' }),
+    position: z.int().min(1).meta({ description: '1: the next job the stage’s workers take', examples: [3] }),
+    estimated_start_at: isoTime
+      .nullable()
+      .meta({ description: 'from the stage’s recent durations and its workers; null while no worker serves the queue or nothing was measured yet', examples: ['2026-11-25T15:04:05.000Z'] }),
+  })
+  .register(httpSchemas, { id: 'QueueStanding', description: 'where a queued video waits' });
+export type QueueStanding = z.infer<typeof queueStandingSchema>;
+
+export const videoRunHttpSchema = z
+  .strictObject({
+    run: z.int().min(1),
+    from_stage: stage.meta({ description: 'the first stage the run ran (a retry starts at the first unfinished one)' }),
+    queued_at: isoTime,
+    finished_at: isoTime.nullable(),
+    status: videoStatus.nullable().meta({ description: 'how the run ended; null while it runs' }),
+    reason: endReason.nullable(),
+    error: videoErrorHttpSchema.nullable(),
+  })
+  .register(httpSchemas, { id: 'VideoRun', description: 'one run of the flow: the first, and one per retry' });
+
 export const videoSchema = z
   .strictObject({
     id: z.string(),
-    status: videoStatus,
+    status: videoStatus.meta({ description: '`expired`: the deadline passed before any stage started' }),
+    reason: endReason
+      .nullable()
+      .meta({ description: 'why a cancelled or expired video ended: `requested` (DELETE) or `deadline` (Cancel-After or the server’s maximum)', examples: ['deadline'] }),
     stage: stage.nullable().meta({ description: 'the stage running now, or the last one that ran' }),
-    progress: z.number().min(0).max(1).meta({ description: 'overall, every stage weighted equally' }),
+    progress: z
+      .number()
+      .min(0)
+      .max(1)
+      .meta({ description: 'overall, each stage weighted by its expected cost (recent durations, else defaults)', examples: [0.42] }),
+    queue: queueStandingSchema.nullable().meta({ description: 'while the video is queued: its place in its first stage’s queue' }),
+    priority: z.int().meta({ description: 'higher runs sooner in every stage’s queue', examples: [0] }),
+    deadline_at: isoTime.nullable().meta({ description: 'the video ends (cancelled or expired, reason `deadline`) if it has not finished by then', examples: ['2026-11-25T16:00:00.000Z'] }),
+    expires_at: isoTime
+      .nullable()
+      .meta({ description: 'when retention deletes the results (then the video answers 410 Gone); null until the video ends', examples: ['2026-12-02T15:00:00.000Z'] }),
+    runs: z.array(videoRunHttpSchema).meta({ description: 'every run of the flow, oldest first' }),
     stages: z.partialRecord(stage, stageSummarySchema).meta({ description: 'the flow’s stages, in order' }),
     seed: z.int(),
     request: resolvedRequestHttpSchema,
@@ -193,6 +243,8 @@ export const videoStreamEventSchema = z
         status: videoStatus,
         stage: stage.nullable(),
         error: videoErrorHttpSchema.optional(),
+        reason: endReason.optional().meta({ description: 'why a cancelled or expired video ended' }),
+        run: z.int().min(2).optional().meta({ description: 'on the `queued` of a retry: the run it starts' }),
       }),
       z.strictObject({ type: z.literal('stage.started'), stage, attempt: z.int().min(1) }),
       z.strictObject({ type: z.literal('stage.completed'), stage, duration_ms: z.number(), wait_ms: z.number() }),
@@ -209,6 +261,12 @@ export const videoStreamEventSchema = z
   })
   .register(httpSchemas, { id: 'VideoStreamEvent', description: 'one Server-Sent Event; the SSE `event:` is `event.type`' });
 export type VideoStreamEvent = z.infer<typeof videoStreamEventSchema>;
+
+/** `data:` of the SSE `queue` event: sent while the video waits, whenever its place changes (no `id:`, it is not stored). */
+export const videoQueueEventSchema = z
+  .strictObject({ video_id: z.string(), at: isoTime, queue: queueStandingSchema })
+  .register(httpSchemas, { id: 'VideoQueueEvent', description: 'the SSE `queue` event: the queued video’s place, each time it changes' });
+export type VideoQueueEvent = z.infer<typeof videoQueueEventSchema>;
 
 // The webhook payloads (POSTed to the receiver): the OpenAPI document's `webhooks` section refers to them.
 for (const type of WEBHOOK_EVENT_TYPES) webhookPayloadSchemas[type].register(httpSchemas, { id: webhookPayloadSchemaId(type) });
@@ -245,6 +303,7 @@ export const errorEnvelopeSchema = z
       message: z.string(),
       field: z.string().optional().meta({ description: 'the offending field (snake_case, dotted path)' }),
       fields: z.array(z.strictObject({ field: z.string(), message: z.string() })).optional(),
+      expired_at: isoTime.optional().meta({ description: '410 VideoExpired: when retention deleted the results' }),
     }),
   })
   .register(httpSchemas, { id: 'Error', description: 'every 4xx and 5xx answer' });

@@ -10,3 +10,4 @@ export * from './video-id';
 export * from './video-representation';
 export * from './video-request';
 export * from './video-service';
+export * from './job-headers';

@@ -72,6 +72,7 @@ describe('buildOpenApiDocument', () => {
       'GET /v1/videos/{id}/events',
       'GET /v1/videos/{id}/webhooks',
       'POST /v1/videos',
+      'POST /v1/videos/{id}/retry',
       'POST /v1/videos/{id}/webhooks/{deliveryId}/retry',
     ]);
     const ids = operations.map(({ operation }) => operation.operationId);
@@ -144,5 +145,21 @@ describe('buildOpenApiDocument', () => {
       const id = operation?.requestBody.content['application/json']?.schema.$ref.split('/').at(-1) ?? '';
       expect(Object.keys(schemas[id]?.properties ?? {})).toEqual(['type', 'timestamp', 'data']);
     }
+  });
+
+  it('documents the job API fields of issue 15 with examples: priority, queue place, deadline, runs, expiry, and the headers', () => {
+    const schemas = parsed.components.schemas as Record<string, { properties?: Record<string, { examples?: unknown[] }> }>;
+    expect(schemas.CreateVideoRequest?.properties?.priority?.examples).toEqual([5]);
+    for (const field of ['queue', 'priority', 'deadline_at', 'expires_at', 'runs', 'reason', 'progress']) {
+      expect(schemas.Video?.properties?.[field], field).toBeDefined();
+    }
+    expect(schemas.QueueStanding?.properties?.position?.examples).toEqual([3]);
+    const create = operations.find(({ route }) => route === 'POST /v1/videos')?.operation as unknown as {
+      parameters: { name: string; examples?: object }[];
+      responses: Record<string, unknown>;
+    };
+    expect(create.parameters.map((parameter) => parameter.name)).toEqual(['Idempotency-Key', 'Cancel-After', 'Prefer']);
+    expect(create.parameters.filter((parameter) => parameter.name !== 'Idempotency-Key').every((parameter) => parameter.examples !== undefined)).toBe(true);
+    expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(['201', '202']));
   });
 });

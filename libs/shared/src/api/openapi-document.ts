@@ -24,6 +24,17 @@ const rateLimitHeaders = {
   'RateLimit-Reset': { description: 'seconds until the burst is full again', schema: { type: 'integer' } },
 };
 
+const cancelAfterHeader = {
+  name: 'Cancel-After',
+  in: 'header',
+  required: false,
+  description:
+    'a deadline, as a duration from now (`30s`, `500ms`, `5m`, `1h`, or bare seconds), at most the server’s MAX_DEADLINE_SECONDS (the deadline of a video without one): ' +
+    'a video not finished by then ends `cancelled` (reason `deadline`) if it was running, `expired` if it never started',
+  schema: { type: 'string', examples: ['2s', '10m'] },
+  examples: { minutes: { value: '10m' } },
+};
+
 const videoIdParameter = {
   name: 'id',
   in: 'path',
@@ -116,6 +127,16 @@ export function buildOpenApiDocument(options: OpenApiDocumentOptions): Record<st
                 '(with Idempotent-Replayed: true); while the first request runs → 409; another body → 422',
               schema: { type: 'string', minLength: 1, maxLength: 255 },
             },
+            cancelAfterHeader,
+            {
+              name: 'Prefer',
+              in: 'header',
+              required: false,
+              description:
+                'RFC 7240 `wait=N` (N ≤ 60 s): answer `201` with the video if it ends within N seconds, else the usual `202`; the id is in both (Preference-Applied: wait=N)',
+              schema: { type: 'string', examples: ['wait=60'] },
+              examples: { wait: { value: 'wait=60' } },
+            },
           ],
           requestBody: {
             required: true,
@@ -141,12 +162,24 @@ export function buildOpenApiDocument(options: OpenApiDocumentOptions): Record<st
             },
           },
           responses: {
+            '201': {
+              description: 'Prefer: wait, and the video ended within the wait: the whole video (result URLs when it succeeded)',
+              headers: {
+                Location: { description: 'the video’s URL', schema: { type: 'string' } },
+                'Preference-Applied': { description: 'wait=N', schema: { type: 'string' } },
+                ...rateLimitHeaders,
+              },
+              content: json('Video'),
+            },
             '202': {
-              description: 'accepted: the video is queued',
+              description: 'accepted: the video is queued (also after a Prefer: wait that ran out)',
               headers: { Location: { description: 'the video’s URL', schema: { type: 'string' } }, ...rateLimitHeaders },
               content: json('VideoAccepted'),
             },
-            '400': errorAnswer('InvalidRequest (with `fields`), InvalidJson, InvalidIdempotencyKey, WebhookUrlNotAllowed, WebhookHostUnresolved, WebhookNotConfigured'),
+            '400': errorAnswer(
+              'InvalidRequest (with `fields`), InvalidJson, InvalidIdempotencyKey, WebhookUrlNotAllowed, WebhookHostUnresolved, WebhookNotConfigured, ' +
+                'InvalidPriority (above the key’s maximum), InvalidCancelAfter, InvalidPrefer',
+            ),
             '409': errorAnswer('IdempotencyKeyInUse: the first request with this key is still running'),
             '413': errorAnswer('PayloadTooLarge: the body or the upload is over its limit'),
             '415': errorAnswer('UnsupportedMediaType: neither JSON nor multipart, or an upload that is no image or video'),
@@ -180,6 +213,7 @@ export function buildOpenApiDocument(options: OpenApiDocumentOptions): Record<st
           responses: {
             '200': { description: 'the video', content: json('Video') },
             '404': errorAnswer('VideoNotFound (also for another key’s video)'),
+            '410': errorAnswer('VideoExpired: retention deleted the results; `expired_at` says when'),
             ...commonErrors,
           },
         },
@@ -191,6 +225,25 @@ export function buildOpenApiDocument(options: OpenApiDocumentOptions): Record<st
             '202': { description: 'cancelled; running stages stop at their next step', content: json('Video') },
             '404': errorAnswer('VideoNotFound'),
             '409': errorAnswer('VideoNotCancellable: the video already finished'),
+            ...commonErrors,
+          },
+        },
+      },
+      '/v1/videos/{id}/retry': {
+        parameters: [videoIdParameter],
+        post: {
+          tags: ['videos'],
+          operationId: 'retryVideo',
+          summary: 'Run a failed, cancelled or expired video again, same id, from its first unfinished stage',
+          description:
+            'Stored stage outputs are reused (stages are idempotent: same inputs and seed, same outputs); once retention deleted the intermediates it starts from the first stage. Each run is listed in `runs`.',
+          parameters: [cancelAfterHeader],
+          responses: {
+            '202': { description: 'queued again', content: json('Video') },
+            '400': errorAnswer('InvalidCancelAfter'),
+            '404': errorAnswer('VideoNotFound'),
+            '409': errorAnswer('VideoNotRetryable: the video is queued, running or succeeded'),
+            '410': errorAnswer('VideoExpired'),
             ...commonErrors,
           },
         },
@@ -220,11 +273,13 @@ export function buildOpenApiDocument(options: OpenApiDocumentOptions): Record<st
           responses: {
             '200': {
               description:
-                'text/event-stream: `id:` the event id, `event:` its type, `data:` a VideoStreamEvent as JSON; `: keep-alive` comments while idle',
+                'text/event-stream: `id:` the event id, `event:` its type, `data:` a VideoStreamEvent as JSON; `: keep-alive` comments while idle; ' +
+                'while the video is queued, `event: queue` (no `id:`) with a VideoQueueEvent each time its place changes',
               content: { 'text/event-stream': { schema: { type: 'string' }, 'x-item-schema': ref('VideoStreamEvent') } },
             },
             '400': errorAnswer('InvalidEventId'),
             '404': errorAnswer('VideoNotFound'),
+            '410': errorAnswer('VideoExpired'),
             ...commonErrors,
           },
         },

@@ -2,9 +2,10 @@ import type { ArtifactName } from '../contracts/artifact-keys';
 import type { VideoFormat } from '../contracts/generation-request';
 import { resolvedGenerationRequestSchema } from '../jobs/stage-job';
 import type { StoredVideoEvent } from '../jobs/video-events';
-import type { StageRecord, VideoRecord } from '../jobs/video-record';
+import type { StageRecord, VideoRecord, VideoRun } from '../jobs/video-record';
+import type { RetentionPeriods } from '../jobs/video-retention';
 import type { ArtifactStore } from '../storage/artifact-store';
-import type { StageSummary, VideoAccepted, VideoResource, VideoStreamEvent } from './http-schemas';
+import type { QueueStanding, StageSummary, VideoAccepted, VideoResource, VideoStreamEvent } from './http-schemas';
 import { resolvedRequestToHttp } from './video-request';
 
 /** The job record and its events as the HTTP API shows them (snake_case, presigned result URLs). */
@@ -13,7 +14,7 @@ const VIDEO_ARTIFACTS: Record<VideoFormat, ArtifactName> = { mp4: 'videoMp4', we
 
 export function videoLinks(videoId: string): VideoAccepted['links'] {
   const self = `/v1/videos/${videoId}`;
-  return { self, events: `${self}/events`, cancel: self };
+  return { self, events: `${self}/events`, cancel: self, retry: `${self}/retry` };
 }
 
 function stageSummary(stage: StageRecord): StageSummary {
@@ -34,6 +35,27 @@ function stageSummary(stage: StageRecord): StageSummary {
 export interface PresignOptions {
   artifacts: ArtifactStore;
   expirySeconds: number;
+  /** to say when an ended video's results go; unknown without it */
+  retention?: RetentionPeriods;
+}
+
+function runOf(run: VideoRun): VideoResource['runs'][number] {
+  return {
+    run: run.run,
+    from_stage: run.fromStage,
+    queued_at: run.queuedAt,
+    finished_at: run.finishedAt ?? null,
+    status: run.status ?? null,
+    reason: run.reason ?? null,
+    error: run.error === undefined ? null : { ...run.error },
+  };
+}
+
+/** When retention deletes the results: the end plus the result period; null while running or when unknown. */
+function resultsExpireAt(record: VideoRecord, retention: RetentionPeriods | undefined): string | null {
+  if (record.retention?.expiredAt !== undefined) return record.retention.expiredAt;
+  if (retention === undefined || record.finishedAt === undefined) return null;
+  return new Date(Date.parse(record.finishedAt) + retention.resultSeconds * 1000).toISOString();
 }
 
 async function videoResult(record: VideoRecord, formats: readonly VideoFormat[], presign: PresignOptions): Promise<VideoResource['result']> {
@@ -52,7 +74,7 @@ async function videoResult(record: VideoRecord, formats: readonly VideoFormat[],
   return { videos, ...(preview === undefined ? {} : { preview: { url: preview.url, expires_at: preview.expiresAt } }) };
 }
 
-export async function videoResource(record: VideoRecord, presign: PresignOptions): Promise<VideoResource> {
+export async function videoResource(record: VideoRecord, presign: PresignOptions, queue: QueueStanding | null = null): Promise<VideoResource> {
   const resolved = resolvedGenerationRequestSchema.parse(record.request);
   const stages: VideoResource['stages'] = {};
   for (const stage of record.stages) {
@@ -62,8 +84,14 @@ export async function videoResource(record: VideoRecord, presign: PresignOptions
   return {
     id: record.id,
     status: record.status,
+    reason: record.reason ?? null,
     stage: record.stage,
     progress: record.progress,
+    queue: record.status === 'queued' ? queue : null,
+    priority: record.priority ?? 0,
+    deadline_at: record.deadlineAt ?? null,
+    expires_at: resultsExpireAt(record, presign.retention),
+    runs: (record.runs ?? [{ run: 1, fromStage: record.stages[0] ?? 'keyframe', queuedAt: record.createdAt }]).map(runOf),
     stages,
     seed: resolved.seed,
     request: resolvedRequestToHttp(resolved),

@@ -69,6 +69,8 @@ describe('VideoService', () => {
     const { id } = await service.submit('alice', { prompt: 'quiet', interpolate: false, super_resolution: false });
     const items = (await service.events('alice', id, undefined, new AbortController().signal))[Symbol.asyncIterator]();
     expect(await next(items)).toMatchObject({ kind: 'event', event: { sequence: 1, event: { type: 'status', status: 'queued' } } });
+    // while it waits, its place in the first stage's queue (sent again only when it changes)
+    expect(await next(items)).toMatchObject({ kind: 'queue', videoId: id, queue: { stage: 'keyframe' } });
     expect(await next(items)).toEqual({ kind: 'keep-alive' });
 
     await options.store.update(id, (record) => stageStarted(record, 'keyframe', 1, new Date()));
@@ -91,6 +93,7 @@ describe('VideoService', () => {
     const controller = new AbortController();
     const items = (await service.events('alice', id, undefined, controller.signal))[Symbol.asyncIterator]();
     expect(await next(items)).toMatchObject({ kind: 'event' });
+    expect(await next(items)).toMatchObject({ kind: 'queue' });
     const waiting = next(items);
     setTimeout(() => controller.abort(), 100);
     expect(await waiting).toBe('end');

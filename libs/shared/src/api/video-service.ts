@@ -4,20 +4,26 @@ import { type ArtifactName, VIDEO_ID_PATTERN } from '../contracts/artifact-keys'
 import { InvalidRequest, type ResolvedGenerationRequest } from '../contracts/generation-request';
 import type { StageName } from '../contracts/queue-names';
 import { publishCancel } from '../jobs/cancel-channel';
+import { estimateStart, queuePosition } from '../jobs/queue-position';
+import { stageJobId } from '../jobs/stage-job';
+import { StageDurations, stageWeights } from '../jobs/stage-durations';
+import { VideoDeadlines } from '../jobs/video-deadlines';
 import type { StoredVideoEvent } from '../jobs/video-events';
 import { buildVideoFlow, removeWaitingStageJobs, stageInputs, stagesFor } from '../jobs/video-flow';
-import { isTerminalStatus, newVideoRecord, type VideoRecord } from '../jobs/video-record';
+import { isTerminalStatus, newVideoRecord, RETRYABLE_STATUSES, type VideoRecord } from '../jobs/video-record';
+import type { RetentionPeriods } from '../jobs/video-retention';
 import type { VideoStore } from '../jobs/video-store';
 import { VideoNotFound } from '../jobs/video-store-errors';
-import { videoCancelled, videoFailed } from '../jobs/video-transitions';
+import { videoCancelled, videoFailed, videoRetried } from '../jobs/video-transitions';
 import type { ModelFolderManifest } from '../model-folder/manifest';
 import type { ArtifactStore } from '../storage/artifact-store';
 import type { WebhookKeySettings } from '../webhooks/webhook-settings';
 import { checkWebhookUrl, type HostLookup, type WebhookUrlPolicy } from '../webhooks/webhook-url-guard';
 import type { VideoWebhookSubscription } from '../jobs/video-store';
-import { UnsupportedMediaType, VideoNotCancellable, WebhookNotConfigured } from './api-errors';
-import type { CreateVideoRequest } from './http-schemas';
+import { InvalidPriority, UnsupportedMediaType, VideoExpired, VideoNotCancellable, VideoNotRetryable, WebhookNotConfigured } from './api-errors';
+import type { CreateVideoRequest, QueueStanding } from './http-schemas';
 import { listVideosQuerySchema, type VideoAccepted, type VideoList, type VideoResource } from './http-schemas';
+import { parseCancelAfter } from './job-headers';
 import { type InitMedia, sniffInitMedia } from './init-media';
 import { newVideoId } from './video-id';
 import { type PresignOptions, videoLinks, videoResource } from './video-representation';
@@ -54,6 +60,27 @@ export interface VideoServiceOptions {
   drawSeed?: () => number;
   /** webhook subscriptions of new videos; without it a request's webhook_url is refused */
   webhooks?: SubmitWebhookOptions;
+  /** priorities and deadlines (issue 15); DEFAULT_JOB_POLICY without it */
+  jobPolicy?: JobPolicy;
+  /** retention periods, to say when a video's results go (`expires_at`); unknown without them */
+  retention?: RetentionPeriods;
+  /** how often a queued video's place is re-read for its event stream (default 1000 ms) */
+  queuePollMs?: number;
+}
+
+/** Priorities and deadlines of new videos (config PRIORITY_MAX, PRIORITY_MAX_BY_KEY, MAX_DEADLINE_SECONDS). */
+export interface JobPolicy {
+  maxPriority: number;
+  maxPriorityByKey: Readonly<Record<string, number>>;
+  maxDeadlineSeconds: number;
+}
+
+export const DEFAULT_JOB_POLICY: JobPolicy = { maxPriority: 10, maxPriorityByKey: {}, maxDeadlineSeconds: 86_400 };
+
+/** What a submission's headers ask for (issue 15). */
+export interface SubmitHeaders {
+  /** the raw `Cancel-After` header */
+  cancelAfter?: string;
 }
 
 export interface SubmitWebhookOptions {
@@ -71,10 +98,17 @@ export interface InitUpload {
   bytes: Uint8Array;
 }
 
-/** What the event stream yields: a stored event, or a pause long enough to tell the client we are alive. */
-export type VideoStreamItem = { kind: 'event'; event: StoredVideoEvent } | { kind: 'keep-alive' };
+/**
+ * What the event stream yields: a stored event, the queued video's new place (not stored, so it
+ * carries no id), or a pause long enough to tell the client we are alive.
+ */
+export type VideoStreamItem =
+  | { kind: 'event'; event: StoredVideoEvent }
+  | { kind: 'queue'; videoId: string; at: string; queue: QueueStanding }
+  | { kind: 'keep-alive' };
 
 const DEFAULT_EVENTS_BLOCK_MS = 15_000;
+const DEFAULT_QUEUE_POLL_MS = 1_000;
 /** events read from the stream per round trip while catching up */
 const EVENTS_PAGE = 500;
 
@@ -85,18 +119,35 @@ export class VideoService {
   private readonly now: () => Date;
   private readonly eventsBlockMs: number;
   private readonly presign: PresignOptions;
+  private readonly policy: JobPolicy;
+  private readonly durations: StageDurations;
+  private readonly deadlines: VideoDeadlines;
+  private readonly queuePollMs: number;
 
   constructor(private readonly options: VideoServiceOptions) {
     this.newId = options.idGenerator ?? (() => newVideoId());
     this.now = options.now ?? (() => new Date());
     this.eventsBlockMs = options.eventsBlockMs ?? DEFAULT_EVENTS_BLOCK_MS;
-    this.presign = { artifacts: options.artifacts, expirySeconds: options.presignExpirySeconds };
+    this.queuePollMs = options.queuePollMs ?? DEFAULT_QUEUE_POLL_MS;
+    this.presign = {
+      artifacts: options.artifacts,
+      expirySeconds: options.presignExpirySeconds,
+      ...(options.retention === undefined ? {} : { retention: options.retention }),
+    };
+    this.policy = options.jobPolicy ?? DEFAULT_JOB_POLICY;
+    this.durations = new StageDurations(options.redis, options.queuePrefix);
+    this.deadlines = new VideoDeadlines(options.redis, options.queuePrefix);
   }
 
-  /** Accepts a request: its artifacts and record are written before the flow is added, so a worker always finds them. */
-  async submit(owner: string, body: unknown, init?: InitUpload): Promise<VideoAccepted> {
+  /**
+   * Accepts a request: its artifacts and record are written before the flow is added, so a worker
+   * always finds them; its deadline is indexed before the record exists, so none is ever missed.
+   */
+  async submit(owner: string, body: unknown, init?: InitUpload, headers: SubmitHeaders = {}): Promise<VideoAccepted> {
     const { store, artifacts, manifest } = this.options;
     const { request, resolved } = resolveCreateVideoRequest(body, manifest, this.options.drawSeed);
+    const priority = this.checkPriority(owner, request.priority);
+    const deadlineAt = this.deadlineOf(headers.cancelAfter);
     const initMedia = checkInit(resolved, init);
     const webhook = await this.webhookOf(owner, request);
     const id = this.newId();
@@ -113,15 +164,68 @@ export class VideoService {
       owner,
       stages,
       request: resolved,
+      priority,
+      deadlineAt,
+      stageWeights: stageWeights(stages, await this.durations.means(stages)),
       now: this.now(),
     });
+    await this.deadlines.schedule(id, deadlineAt);
     await store.create(record, webhook);
     await this.addFlow(record, resolved, firstInputs);
     return { id, status: record.status, seed: resolved.seed, created_at: record.createdAt, links: videoLinks(id) };
   }
 
   async get(owner: string, videoId: string): Promise<VideoResource> {
-    return videoResource(await this.ownedRecord(owner, videoId), this.presign);
+    const record = await this.liveRecord(owner, videoId);
+    return videoResource(record, this.presign, await this.queueStanding(record));
+  }
+
+  /**
+   * `Prefer: wait`: the video once it has ended, if it ends within `waitMs`; undefined when it is
+   * still going then (or `signal` aborts first: the client left, the server stops).
+   */
+  async waitForEnd(owner: string, videoId: string, waitMs: number, signal: AbortSignal): Promise<VideoResource | undefined> {
+    const { store } = this.options;
+    const until = Date.now() + waitMs;
+    let record = await this.liveRecord(owner, videoId);
+    let lastId: string | undefined = (await store.readEvents(videoId)).at(-1)?.id;
+    while (!isTerminalStatus(record.status)) {
+      const left = until - Date.now();
+      if (left <= 0 || signal.aborted) return undefined;
+      const events = await store.waitForEvents(videoId, { afterId: lastId ?? '0-0', blockMs: left, signal });
+      lastId = events.at(-1)?.id ?? lastId;
+      if (!events.some(isFinalEvent)) continue;
+      record = await this.liveRecord(owner, videoId);
+    }
+    return videoResource(record, this.presign);
+  }
+
+  /**
+   * Runs a failed, cancelled or expired video again under the same id, from its first unfinished
+   * stage (stored stage outputs are reused: stages are idempotent), as a new run of its record.
+   * `Cancel-After` gives the new run a deadline; without one the server's maximum applies.
+   */
+  async retry(owner: string, videoId: string, headers: SubmitHeaders = {}): Promise<VideoResource> {
+    const { store, artifacts } = this.options;
+    const record = await this.liveRecord(owner, videoId);
+    if (!RETRYABLE_STATUSES.includes(record.status)) throw new VideoNotRetryable(videoId, record.status);
+    const deadlineAt = this.deadlineOf(headers.cancelAfter);
+    await this.deadlines.schedule(videoId, deadlineAt);
+    const retried = await store.update(videoId, (current) => videoRetried(current, this.now(), { deadlineAt }));
+    if (retried === null) {
+      const latest = (await store.get(videoId)) ?? record;
+      if (latest.retention?.expiredAt !== undefined) throw new VideoExpired(videoId, latest.retention.expiredAt);
+      throw new VideoNotRetryable(videoId, latest.status);
+    }
+    const next = retried.record;
+    const run = next.runs?.at(-1);
+    // a job the previous run left waiting (its stage failed elsewhere) must not run beside the new one
+    await removeWaitingStageJobs(this.options.queues, videoId, next.stages, (run?.run ?? 2) - 1);
+    const fromStage = run?.fromStage ?? next.stages[0] ?? 'keyframe';
+    const firstInputs: Partial<Record<ArtifactName, string>> = stageInputs(videoId, fromStage, next.stages);
+    if (fromStage === next.stages[0] && next.request.init !== undefined) firstInputs.init = artifacts.key(videoId, 'init');
+    await this.addFlow(next, next.request, firstInputs, { fromStage, run: run?.run ?? 1 });
+    return videoResource(next, this.presign, await this.queueStanding(next));
   }
 
   /** The owner's videos, newest first; `query` is the raw query string's values (limit, cursor, status). */
@@ -143,7 +247,7 @@ export class VideoService {
       ...(status === undefined ? {} : { status }),
     });
     return {
-      data: await Promise.all(page.videos.map((record) => videoResource(record, this.presign))),
+      data: await Promise.all(page.videos.map(async (record) => videoResource(record, this.presign, await this.queueStanding(record)))),
       next_cursor: page.nextCursor,
     };
   }
@@ -162,9 +266,27 @@ export class VideoService {
       const latest = await store.get(videoId);
       throw new VideoNotCancellable(videoId, latest?.status ?? record.status);
     }
-    await removeWaitingStageJobs(queues, videoId, updated.record.stages);
+    await removeWaitingStageJobs(queues, videoId, updated.record.stages, updated.record.runs?.at(-1)?.run ?? 1);
     await publishCancel(redis, queuePrefix, videoId);
     return videoResource(updated.record, this.presign);
+  }
+
+  /**
+   * Where a queued video waits: its run's first stage job's place in that queue, and when it
+   * should start. Null when the video is not queued, or its job no longer waits (it is starting).
+   */
+  async queueStanding(record: VideoRecord): Promise<QueueStanding | null> {
+    if (record.status !== 'queued') return null;
+    const { redis, queuePrefix, queues } = this.options;
+    const run = record.runs?.at(-1);
+    const stage = run?.fromStage ?? record.stages[0];
+    if (stage === undefined) return null;
+    const position = await queuePosition(redis, queuePrefix, stage, stageJobId(record.id, stage, run?.run ?? 1));
+    if (position === undefined) return null;
+    const queue = queues[stage];
+    const [active, workers, means] = await Promise.all([queue.getActiveCount(), queue.getWorkersCount(), this.durations.means([stage])]);
+    const start = estimateStart({ position, active, workers, meanDurationMs: means[stage], now: this.now() });
+    return { stage, position, estimated_start_at: start?.toISOString() ?? null };
   }
 
   /**
@@ -174,7 +296,7 @@ export class VideoService {
    * the caller can still answer an error instead of a stream.
    */
   async events(owner: string, videoId: string, afterId: string | undefined, signal: AbortSignal): Promise<AsyncIterable<VideoStreamItem>> {
-    const record = await this.ownedRecord(owner, videoId);
+    const record = await this.liveRecord(owner, videoId);
     const firstPage = await this.options.store.readEvents(videoId, { ...(afterId === undefined ? {} : { afterId }), count: EVENTS_PAGE });
     return this.followEvents(record, firstPage, afterId, signal);
   }
@@ -188,32 +310,72 @@ export class VideoService {
     const { store } = this.options;
     let lastId = afterId;
     let page = firstPage;
+    let status = record.status;
     for (;;) {
       for (const event of page) {
         yield { kind: 'event', event };
         lastId = event.id;
-        if (isFinalEvent(event)) return;
+        if (event.event.type === 'status') status = event.event.status;
+        // a final status ends the stream, unless a retry queued the video again after it
+        if (isFinalEvent(event) && (await this.isLastEvent(record.id, event.id))) return;
       }
       if (page.length < EVENTS_PAGE || signal.aborted) break;
       page = await store.readEvents(record.id, { afterId: lastId, count: EVENTS_PAGE });
     }
     // The final status event is appended with the record change it reports: a record that was
     // already final before the backlog was read has it in the backlog, or its stream expired.
-    if (isTerminalStatus(record.status)) return;
+    if (isTerminalStatus(record.status) && isTerminalStatus(status)) return;
+    let standing = '';
+    let quietSince = Date.now();
     while (!signal.aborted) {
+      // while queued, the place is re-read every queuePollMs and sent when it changes
+      if (status === 'queued') {
+        const latest = await store.get(record.id);
+        const queue = latest === undefined ? null : await this.queueStanding(latest);
+        const key = queue === null ? '' : `${queue.stage}:${queue.position}:${queue.estimated_start_at ?? ''}`;
+        if (queue !== null && key !== standing) {
+          yield { kind: 'queue', videoId: record.id, at: this.now().toISOString(), queue };
+          quietSince = Date.now();
+        }
+        standing = key;
+      }
       const events = await store.waitForEvents(record.id, {
         afterId: lastId ?? '0-0',
-        blockMs: this.eventsBlockMs,
+        blockMs: status === 'queued' ? Math.min(this.queuePollMs, this.eventsBlockMs) : this.eventsBlockMs,
         signal,
       });
       if (signal.aborted) return;
-      if (events.length === 0) yield { kind: 'keep-alive' };
+      if (events.length === 0 && Date.now() - quietSince >= this.eventsBlockMs) {
+        yield { kind: 'keep-alive' };
+        quietSince = Date.now();
+      }
       for (const event of events) {
         yield { kind: 'event', event };
+        quietSince = Date.now();
         lastId = event.id;
-        if (isFinalEvent(event)) return;
+        if (event.event.type === 'status') status = event.event.status;
+        if (isFinalEvent(event) && (await this.isLastEvent(record.id, event.id))) return;
       }
     }
+  }
+
+  /** Whether nothing follows the event in the video's stream (a final status stays final unless a retry came after). */
+  private async isLastEvent(videoId: string, eventId: string): Promise<boolean> {
+    return (await this.options.store.readEvents(videoId, { afterId: eventId, count: 1 })).length === 0;
+  }
+
+  /** Priority within the key's bound (PRIORITY_MAX_BY_KEY, else PRIORITY_MAX); lower ones are always allowed. */
+  private checkPriority(owner: string, priority: number | undefined): number {
+    const max = this.policy.maxPriorityByKey[owner] ?? this.policy.maxPriority;
+    if (priority !== undefined && priority > max) throw new InvalidPriority(`priority may be at most ${max} for this API key, got ${priority}`);
+    return priority ?? 0;
+  }
+
+  /** The deadline: Cancel-After from now, never past the server's maximum. */
+  private deadlineOf(cancelAfter: string | undefined): Date {
+    const maxMs = this.policy.maxDeadlineSeconds * 1000;
+    const afterMs = parseCancelAfter(cancelAfter, maxMs) ?? maxMs;
+    return new Date(this.now().getTime() + afterMs);
   }
 
   /**
@@ -236,6 +398,13 @@ export class VideoService {
     return { url, ...(events === undefined ? {} : { events }), progressIntervalMs: settings.progressIntervalMs };
   }
 
+  /** The owner's video, unless retention deleted its results (410 VideoExpired, with when). */
+  private async liveRecord(owner: string, videoId: string): Promise<VideoRecord> {
+    const record = await this.ownedRecord(owner, videoId);
+    if (record.retention?.expiredAt !== undefined) throw new VideoExpired(videoId, record.retention.expiredAt);
+    return record;
+  }
+
   private async ownedRecord(owner: string, videoId: string): Promise<VideoRecord> {
     if (!VIDEO_ID_PATTERN.test(videoId)) throw new VideoNotFound(videoId);
     const record = await this.options.store.get(videoId);
@@ -244,9 +413,24 @@ export class VideoService {
   }
 
   /** Adds the flow; when Redis refuses it, the record says so rather than staying queued for ever. */
-  private async addFlow(record: VideoRecord, resolved: ResolvedGenerationRequest, firstInputs: Partial<Record<ArtifactName, string>>) {
+  private async addFlow(
+    record: VideoRecord,
+    resolved: ResolvedGenerationRequest,
+    firstInputs: Partial<Record<ArtifactName, string>>,
+    run: { fromStage?: StageName; run?: number } = {},
+  ) {
     const { flowProducer, attempts, backoffMs, queuePrefix, store } = this.options;
-    const flow = buildVideoFlow({ videoId: record.id, stages: record.stages, params: resolved, firstInputs, attempts, backoffMs, queuePrefix });
+    const flow = buildVideoFlow({
+      videoId: record.id,
+      stages: record.stages,
+      ...run,
+      priority: record.priority ?? 0,
+      params: resolved,
+      firstInputs,
+      attempts,
+      backoffMs,
+      queuePrefix,
+    });
     try {
       await flowProducer.add(flow);
     } catch (error) {

@@ -1,12 +1,15 @@
-import { Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { readWorkerConfig, type WorkerConfig } from '../config/app-config';
 import type { Environment } from '../config/env-schema';
 import { loadConfigOrExit } from '../config/load-config-or-exit';
-import type { StageName } from '../contracts/queue-names';
+import { STAGE_NAMES, type StageName } from '../contracts/queue-names';
 import { startHealthServer } from '../health/health-server';
 import { redisPingCheck, s3BucketCheck } from '../health/readiness';
 import { CancelListener } from '../jobs/cancel-channel';
+import { applyRetentionLifecycle } from '../jobs/retention-lifecycle';
+import { StageDurations } from '../jobs/stage-durations';
 import { VideoStore } from '../jobs/video-store';
+import { VideoSweeper } from '../jobs/video-sweeper';
 import { type Closer, installGracefulShutdown, SHUTDOWN_EXIT_CODES } from '../lifecycle/graceful-shutdown';
 import { createLogger, type Logger } from '../logging/logger';
 import { artifactTrafficObserver } from '../metrics/artifact-metrics';
@@ -39,9 +42,14 @@ export interface StageWorkerDefinition {
    * before the stalled check hands it to another, not how long the stage may take.
    */
   lockDurationMs: number;
+  /** One attempt's limit (STAGE_TIMEOUT_MS overrides it); default DEFAULT_STAGE_TIMEOUT_MS. */
+  timeoutMs?: number;
   /** Runs once at start (open the model folder: models load once); the worker takes jobs after it. */
   load(context: StageWorkerContext): Promise<StageHandler>;
 }
+
+/** A stage attempt longer than this is taken for hung (the tiny model's stages take seconds, the base model's minutes). */
+export const DEFAULT_STAGE_TIMEOUT_MS = 30 * 60_000;
 
 /**
  * Everything a stage worker process does besides its stage: validated configuration, logger,
@@ -89,6 +97,7 @@ export async function runStageWorker(definition: StageWorkerDefinition, env: Env
     const store = new VideoStore({ redis: storeRedis, prefix: config.queuePrefix, artifacts });
     const cancels = await CancelListener.start(config.redisUrl, config.queuePrefix, logger);
     shutdown.register('cancel listener', () => cancels.close());
+    await startRetention({ config, store, redis: storeRedis, s3, logger, registerCloser: (name, close) => shutdown.register(name, close) });
 
     const loadStarted = performance.now();
     const handler = await definition.load({
@@ -106,7 +115,9 @@ export async function runStageWorker(definition: StageWorkerDefinition, env: Env
     logger.info({ loadMs: Math.round(performance.now() - loadStarted), modelsDir: config.modelsDir }, 'models loaded');
     if (shutdown.stopping.aborted) return;
 
-    const worker = new Worker(stage, createStageProcessor({ stage, handler, store, cancels, artifacts, logger }), {
+    const timeoutMs = config.stageTimeoutMs ?? definition.timeoutMs ?? DEFAULT_STAGE_TIMEOUT_MS;
+    const durations = new StageDurations(storeRedis, config.queuePrefix);
+    const worker = new Worker(stage, createStageProcessor({ stage, handler, store, cancels, artifacts, logger, timeoutMs, durations }), {
       connection: workerRedis,
       prefix: config.queuePrefix,
       concurrency: config.concurrency,
@@ -126,7 +137,7 @@ export async function runStageWorker(definition: StageWorkerDefinition, env: Env
     worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
     shutdown.register('bullmq worker', () => worker.close());
     logger.info(
-      { prefix: config.queuePrefix, concurrency: config.concurrency, lockDuration, stalledInterval, maxStalledCount: config.maxStalledCount },
+      { prefix: config.queuePrefix, concurrency: config.concurrency, lockDuration, stalledInterval, maxStalledCount: config.maxStalledCount, timeoutMs },
       'worker started',
     );
   } catch (error) {
@@ -134,4 +145,49 @@ export async function runStageWorker(definition: StageWorkerDefinition, env: Env
     logger.fatal({ err: error }, 'worker failed to start');
     await shutdown.shutdown('startup failure', SHUTDOWN_EXIT_CODES.failed);
   }
+}
+
+/**
+ * Deadlines and retention (issue 15) in every worker process: the bucket's lifecycle rules set at
+ * start (RESULT_/INTERMEDIATE_RETENTION_SECONDS), and a sweeper that ends overdue videos and
+ * deletes what is due. Sweepers in several processes agree (see VideoSweeper).
+ */
+async function startRetention(input: {
+  config: WorkerConfig;
+  store: VideoStore;
+  redis: ReturnType<typeof createRedisConnection>;
+  s3: ReturnType<typeof createS3Client>;
+  logger: Logger;
+  registerCloser: (name: string, close: Closer) => void;
+}): Promise<void> {
+  const { config, store, redis, s3, logger } = input;
+  if (config.retention.lifecycleRules) {
+    try {
+      const outcome = await applyRetentionLifecycle(s3, config.s3.bucket, config.retention);
+      logger.info({ outcome, bucket: config.s3.bucket }, 'retention lifecycle rules');
+    } catch (error) {
+      // the sweeper still enforces retention; an operator must grant s3:PutLifecycleConfiguration or set S3_LIFECYCLE_RULES=false
+      logger.error({ err: error, bucket: config.s3.bucket }, 'could not set the retention lifecycle rules');
+    }
+  }
+  // Producers only, on the commands connection (no blocking commands): to remove an ended video's waiting jobs.
+  const queues = Object.fromEntries(STAGE_NAMES.map((name) => [name, new Queue(name, { connection: redis, prefix: config.queuePrefix })])) as Record<
+    StageName,
+    Queue
+  >;
+  const sweeper = new VideoSweeper({
+    store,
+    redis,
+    prefix: config.queuePrefix,
+    queues,
+    s3,
+    bucket: config.s3.bucket,
+    retention: config.retention,
+    logger,
+    intervalMs: config.retention.sweepIntervalMs,
+  }).start();
+  input.registerCloser('video sweeper', async () => {
+    await sweeper.close();
+    await Promise.all(Object.values(queues).map((queue) => queue.close()));
+  });
 }

@@ -26,6 +26,8 @@ export const STAGE_ERROR_CODES = [
   'StorageUnavailable',
   /** Redis kept failing until the stage ran out of attempts */
   'RedisUnavailable',
+  /** each attempt outlasted the stage's timeout (STAGE_TIMEOUT_MS): a hung worker */
+  'StageTimeout',
   /** anything else: a bug, reported as such */
   'InternalError',
 ] as const;

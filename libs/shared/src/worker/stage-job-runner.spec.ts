@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StageName } from '../contracts/queue-names';
 import { CancelListener, publishCancel } from '../jobs/cancel-channel';
+import { StageDurations } from '../jobs/stage-durations';
 import { stageJobId, type StageJobData } from '../jobs/stage-job';
 import { stageInputs } from '../jobs/video-flow';
 import { newVideoRecord } from '../jobs/video-record';
@@ -95,8 +96,8 @@ describe('createStageProcessor (real Redis, s3rver, an in-process BullMQ worker)
   }
 
   /** Runs `handler` behind the processor in a worker of this process until `use` is done. */
-  async function withWorker<T>(handler: StageHandler, use: () => Promise<T>): Promise<T> {
-    const worker = new Worker(stage, createStageProcessor({ stage, handler, store, cancels, artifacts, logger }), {
+  async function withWorker<T>(handler: StageHandler, use: () => Promise<T>, extra: Partial<Parameters<typeof createStageProcessor>[0]> = {}): Promise<T> {
+    const worker = new Worker(stage, createStageProcessor({ stage, handler, store, cancels, artifacts, logger, ...extra }), {
       connection: { url: services.redis.url },
       prefix: services.queuePrefix,
     });
@@ -276,5 +277,56 @@ describe('createStageProcessor (real Redis, s3rver, an in-process BullMQ worker)
     const written = (await store.readEvents(data.videoId)).flatMap(({ event }) => (event.type === 'progress' ? [event.step] : []));
     expect(written).toEqual([1, 4]);
     expect((await queue.getJob(job.id!))?.progress).toEqual({ stage, step: 4, totalSteps: 4 });
+  });
+
+  describe('deadlines, timeouts and durations (issue 15)', () => {
+    it('fails a hung attempt as StageTimeout once the stage timeout passes, and the video with it when no attempt is left', async () => {
+      const data = await newVideo();
+      const hung: StageHandler = () => new Promise(() => undefined);
+      const message = await withWorker(hung, async () => failureOf(await add(data, 1)), { timeoutMs: 300 });
+      expect(message).toMatch(/StageTimeout/);
+      expect(await store.get(data.videoId)).toMatchObject({ status: 'failed', error: { code: 'StageTimeout', stage } });
+    });
+
+    it('does no work for a video already past its deadline: it ends expired, never started', async () => {
+      const data = await newVideo();
+      await store.update(data.videoId, (record) => ({ record: { ...record, deadlineAt: new Date(Date.now() - 1).toISOString() }, events: [] }));
+      let ran = false;
+      const message = await withWorker(
+        async () => {
+          ran = true;
+          return { outputs: {} };
+        },
+        async () => failureOf(await add(data, 1)),
+      );
+      expect(message).toMatch(/StageCancelled/);
+      expect(ran).toBe(false);
+      expect(await store.get(data.videoId)).toMatchObject({ status: 'expired', reason: 'deadline' });
+    });
+
+    it('stops a running stage at the video’s deadline: cancelled with reason deadline', async () => {
+      const data = await newVideo();
+      await store.update(data.videoId, (record) => ({ record: { ...record, deadlineAt: new Date(Date.now() + 1500).toISOString() }, events: [] }));
+      const slow: StageHandler = async ({ signal }) => {
+        for (let step = 0; step < 200; step += 1) {
+          if (signal.aborted) throw signal.reason;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        return { outputs: {} };
+      };
+      const message = await withWorker(slow, async () => failureOf(await add(data, 1)));
+      expect(message).toMatch(/StageCancelled/);
+      expect(await store.get(data.videoId)).toMatchObject({ status: 'cancelled', reason: 'deadline', stageRecords: { keyframe: { state: 'cancelled' } } });
+    });
+
+    it('records each completed stage’s duration for queue estimates and progress weights', async () => {
+      const data = await newVideo();
+      const durations = new StageDurations(redis, services.queuePrefix);
+      await withWorker(async () => ({ outputs: {} }), async () => (await add(data, 1)).waitUntilFinished(events, 30_000), { durations });
+      const durationMs = (await store.get(data.videoId))?.stageRecords.keyframe?.durationMs;
+      expect(durationMs).toBeDefined();
+      expect(await redis.lrange(`${services.queuePrefix}:stage-durations:${stage}`, 0, -1)).toEqual([String(Math.round(durationMs ?? -1))]);
+      expect(await durations.means([stage, 'decode'])).toEqual({ [stage]: Math.round(durationMs ?? -1) });
+    });
   });
 });

@@ -2,10 +2,11 @@ import { type Job, type Processor, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
 import type { StageName } from '../contracts/queue-names';
 import type { CancelListener } from '../jobs/cancel-channel';
+import type { StageDurations } from '../jobs/stage-durations';
 import { stageJobDataSchema, type StageJobData, type StageJobResult } from '../jobs/stage-job';
 import { isTerminalStatus, type VideoError, type VideoRecord } from '../jobs/video-record';
 import type { VideoStore } from '../jobs/video-store';
-import { stageCompleted, stageRetrying, stageStarted, videoFailed } from '../jobs/video-transitions';
+import { deadlineReached, stageCompleted, stageRetrying, stageStarted, videoFailed } from '../jobs/video-transitions';
 import { DENOISING_STAGES, stageDurationSeconds, stageQueueWaitSeconds, stageRetries, startBusyJob, stepTimer, type StageOutcome } from '../metrics/stage-metrics';
 import { recordVideoFinished } from '../metrics/video-metrics';
 import type { ArtifactStore } from '../storage/artifact-store';
@@ -39,6 +40,10 @@ export interface StageProcessorOptions {
   now?: () => Date;
   /** Minimum milliseconds between progress writes (default 100). */
   progressIntervalMs?: number;
+  /** One attempt's limit: a hung attempt fails (StageTimeout, retried while attempts remain). None when absent. */
+  timeoutMs?: number;
+  /** Where completed stages' durations go (queue estimates, progress weights). */
+  durations?: Pick<StageDurations, 'record'>;
 }
 
 function invalidInput(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): StageError {
@@ -48,6 +53,36 @@ function invalidInput(error: { issues: readonly { path: readonly PropertyKey[]; 
 
 function cancelledError(videoId: string, status: string): StageError {
   return new StageError('StageCancelled', `video ${videoId} is ${status}`);
+}
+
+/** Thrown when an attempt outlasts the stage's timeout; transient, so another attempt (maybe another worker) may finish. */
+class StageTimedOut extends Error {
+  readonly code = 'StageTimeout';
+  constructor(timeoutMs: number) {
+    super(`the attempt ran longer than the stage's timeout of ${timeoutMs} ms`);
+    this.name = 'StageTimedOut';
+  }
+}
+
+/**
+ * Runs the handler, failing with StageTimedOut when `timeoutMs` passes first (the handler is
+ * also aborted, so it stops at its next step; a call that never returns is left behind).
+ */
+async function withinTimeout<T>(run: Promise<T>, timeoutMs: number | undefined, onTimeout: (error: StageTimedOut) => void): Promise<T> {
+  if (timeoutMs === undefined) return run;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      const error = new StageTimedOut(timeoutMs);
+      onTimeout(error);
+      reject(error);
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([run, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Tries started so far, this one included: a retry counts in attemptsMade, a stalled restart in attemptsStarted. */
@@ -89,6 +124,8 @@ export function createStageProcessor(options: StageProcessorOptions): Processor<
     };
     const controller = cancels.register(videoId);
     const { signal } = controller;
+    let timedOut: StageTimedOut | undefined;
+    let deadlineTimer: NodeJS.Timeout | undefined;
     // worker.cancelJob() (this process only) ends up in the same signal as the cancel channel.
     const onWorkerAbort = () => controller.abort(workerSignal?.reason);
     workerSignal?.addEventListener('abort', onWorkerAbort, { once: true });
@@ -108,6 +145,12 @@ export function createStageProcessor(options: StageProcessorOptions): Processor<
       if (record.stageRecords[stage] === undefined) throw new StageError('InvalidStageInput', `video ${videoId}'s flow has no ${stage} stage`);
       // Cancelled before this attempt: the API marks the record before it publishes the cancel.
       if (isCancelledOrFailed(record)) throw cancelledError(videoId, record.status);
+      // Past its deadline but not yet swept: end it here rather than start work nobody will get.
+      const overdue = await store.update(videoId, (latest) => deadlineReached(latest, now()));
+      if (overdue !== null) {
+        recordVideoFinished(overdue.record);
+        throw cancelledError(videoId, `${overdue.record.status} (deadline)`);
+      }
       if (record.stageRecords[stage].state === 'completed') {
         logger.info('stage already completed (a re-run after a crash); nothing to do');
         return { outputs: record.outputs };
@@ -125,6 +168,19 @@ export function createStageProcessor(options: StageProcessorOptions): Processor<
       }
       logger.info({ attempt }, 'stage started');
       attemptStartedAt = performance.now();
+      const deadlineAt = started.record.deadlineAt;
+      if (deadlineAt !== undefined) {
+        // The sweeper ends an overdue video within its interval; this ends our part on the dot.
+        deadlineTimer = setTimeout(() => {
+          void store
+            .update(videoId, (latest) => deadlineReached(latest, now()))
+            .then((ended) => {
+              if (ended !== null) recordVideoFinished(ended.record);
+            })
+            .catch((error: unknown) => logger.warn({ err: error }, 'could not record the deadline'))
+            .finally(() => controller.abort(cancelledError(videoId, 'past its deadline')));
+        }, Math.max(0, Date.parse(deadlineAt) - now().getTime()));
+      }
       stageQueueWaitSeconds.labels({ stage }).observe((started.record.stageRecords[stage]?.waitMs ?? 0) / 1000);
       const timeStep = DENOISING_STAGES.includes(stage) ? stepTimer(stage) : undefined;
 
@@ -139,16 +195,23 @@ export function createStageProcessor(options: StageProcessorOptions): Processor<
         onVideoTerminal: (latest) => controller.abort(cancelledError(videoId, latest.status)),
       });
       const startedAt = performance.now();
-      const result = await handler({
-        data,
-        signal,
-        reportProgress: (step, totalSteps) => {
-          timeStep?.(step);
-          progress.report(step, totalSteps);
+      const result = await withinTimeout(
+        handler({
+          data,
+          signal,
+          reportProgress: (step, totalSteps) => {
+            timeStep?.(step);
+            progress.report(step, totalSteps);
+          },
+          artifacts,
+          logger,
+        }),
+        options.timeoutMs,
+        (error) => {
+          timedOut = error;
+          controller.abort(error);
         },
-        artifacts,
-        logger,
-      });
+      );
       await progress.flush();
 
       let latest: VideoRecord | undefined;
@@ -162,10 +225,15 @@ export function createStageProcessor(options: StageProcessorOptions): Processor<
       }
       observeAttempt('completed');
       if (completed !== null && completed.record.status === 'succeeded') recordVideoFinished(completed.record);
+      const durationMs = completed?.record.stageRecords[stage]?.durationMs;
+      if (durationMs !== undefined) {
+        await options.durations?.record(stage, durationMs).catch((error: unknown) => logger.warn({ err: error }, 'could not record the stage duration'));
+      }
       logger.info({ durationMs: Math.round(performance.now() - startedAt), outputs: result.outputs }, 'stage completed');
       return result;
     } catch (error) {
-      const failure = classifyStageFailure(error, signal);
+      const failure: ReturnType<typeof classifyStageFailure> =
+        timedOut === undefined ? classifyStageFailure(error, signal) : { kind: 'transient', code: 'StageTimeout', message: timedOut.message };
       if (failure.kind === 'cancelled') {
         observeAttempt('cancelled');
         logger.info({ reason: failure.message }, 'stage cancelled');
@@ -194,6 +262,7 @@ export function createStageProcessor(options: StageProcessorOptions): Processor<
       if (error instanceof StageError) throw error;
       throw new UnrecoverableError(`${failure.code}: ${failure.message}`);
     } finally {
+      clearTimeout(deadlineTimer);
       busy.end();
       workerSignal?.removeEventListener('abort', onWorkerAbort);
       cancels.release(videoId, controller);

@@ -1,13 +1,20 @@
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
-import { type Logger, videoStreamEvent, type VideoStreamItem } from '@magicvideo/shared';
+import { type Logger, type VideoQueueEvent, videoStreamEvent, type VideoStreamItem } from '@magicvideo/shared';
 
 /** How long a client waits before reconnecting after the connection drops (SSE `retry:`). */
 const RECONNECT_MS = 3_000;
 
-/** One SSE message: `id:` the stream id (Last-Event-ID on reconnect), `event:` its type, `data:` the event as JSON. */
+/**
+ * One SSE message: `id:` the stream id (Last-Event-ID on reconnect), `event:` its type, `data:` the
+ * event as JSON. A `queue` event has no `id:`: it is not stored, and the client's Last-Event-ID stays that of the last stored event.
+ */
 function sseMessage(item: VideoStreamItem): string {
   if (item.kind === 'keep-alive') return ': keep-alive\n\n';
+  if (item.kind === 'queue') {
+    const queue: VideoQueueEvent = { video_id: item.videoId, at: item.at, queue: item.queue };
+    return `event: queue\ndata: ${JSON.stringify(queue)}\n\n`;
+  }
   const data = videoStreamEvent(item.event);
   return `id: ${data.id}\nevent: ${data.event.type}\ndata: ${JSON.stringify(data)}\n\n`;
 }

@@ -2,6 +2,7 @@ import { Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, Req, Res
 import {
   type IdempotencyStore,
   type Logger,
+  parsePreferWait,
   RateLimited,
   type RateLimiter,
   rateLimitHeaders,
@@ -45,13 +46,28 @@ export class VideosController {
     if (!decision.allowed) throw new RateLimited(decision);
     void reply.headers(rateLimitHeaders(decision));
     const key = idempotencyKeyOf(request.headers);
+    const waitSeconds = parsePreferWait(singleHeader(request.headers.prefer));
+    const cancelAfter = singleHeader(request.headers['cancel-after']);
     const submission = await readSubmission(request, this.limits);
     const fingerprint = requestFingerprint('POST', VIDEOS_PATH, submission.fingerprintSource);
     const response = await respondIdempotently(this.idempotency, owner, key, fingerprint, async () => {
-      const accepted = await this.videos.submit(owner, submission.body, submission.init);
-      return { statusCode: 202, headers: { Location: accepted.links.self }, body: accepted };
+      const accepted = await this.videos.submit(owner, submission.body, submission.init, cancelAfter === undefined ? {} : { cancelAfter });
+      const headers: Record<string, string> = { Location: accepted.links.self };
+      if (waitSeconds === undefined) return { statusCode: 202, headers, body: accepted };
+      // Prefer: wait (RFC 7240): 201 with the ended video if it ends in time, else the usual 202; the id is in both
+      headers['Preference-Applied'] = `wait=${waitSeconds}`;
+      const ended = await this.videos.waitForEnd(owner, accepted.id, waitSeconds * 1000, this.untilClientLeaves(reply));
+      return ended === undefined ? { statusCode: 202, headers, body: accepted } : { statusCode: 201, headers, body: ended };
     });
     void reply.code(response.statusCode).headers(response.headers).send(response.body);
+  }
+
+  /** Runs a failed, cancelled or expired video again under the same id, from its first unfinished stage (202). */
+  @Post(':id/retry')
+  @HttpCode(202)
+  retry(@Owner() owner: string, @Param('id') id: string, @Req() request: FastifyRequest): Promise<VideoResource> {
+    const cancelAfter = singleHeader(request.headers['cancel-after']);
+    return this.videos.retry(owner, id, cancelAfter === undefined ? {} : { cancelAfter });
   }
 
   @Get()
@@ -68,6 +84,13 @@ export class VideosController {
   @HttpCode(202)
   cancel(@Owner() owner: string, @Param('id') id: string): Promise<VideoResource> {
     return this.videos.cancel(owner, id);
+  }
+
+  /** Aborted when the client goes away before the answer, or the server starts shutting down. */
+  private untilClientLeaves(reply: FastifyReply): AbortSignal {
+    const clientGone = new AbortController();
+    reply.raw.once('close', () => clientGone.abort());
+    return AbortSignal.any([clientGone.signal, this.shutdownSignal]);
   }
 
   /** Server-Sent Events, resumable with Last-Event-ID (or ?last_event_id= for clients that cannot set headers). */

@@ -15,30 +15,62 @@ export function isFinalEvent(event: VideoStreamEvent): boolean {
 
 /**
  * The events of GET /v1/videos/{id}/events, read with fetch so the request carries the
- * Authorization header (EventSource cannot). A dropped connection is resumed with Last-Event-ID
- * after the server's `retry:`; the stream ends after the final status or when `signal` aborts.
- * An error answer (401, 404) is thrown as its ApiError.
+ * Authorization header (EventSource cannot). As EventSource does, a dropped or refused connection
+ * (a network error, the stream ending early) is resumed with Last-Event-ID after the server's
+ * `retry:`, telling `onDisconnect` why; an error answer of the API (401, 404) is thrown as its
+ * ApiError. The stream ends after the final status or when `signal` aborts.
  */
-export async function* videoEventStream(api: PlaygroundApi, videoId: string, signal: AbortSignal): AsyncGenerator<VideoStreamEvent> {
+export async function* videoEventStream(
+  api: PlaygroundApi,
+  videoId: string,
+  signal: AbortSignal,
+  onDisconnect: (reason: Error) => void = () => undefined,
+): AsyncGenerator<VideoStreamEvent> {
   const parser = new SseParser();
   let lastEventId = '';
   while (!signal.aborted) {
     const headers: Record<string, string> = { Authorization: api.authorization, Accept: 'text/event-stream' };
     if (lastEventId !== '') headers['Last-Event-ID'] = lastEventId;
-    const response = await fetch(new URL(`/v1/videos/${encodeURIComponent(videoId)}/events`, api.baseUrl), { headers, signal });
+    let response: Response;
+    try {
+      response = await fetch(new URL(`/v1/videos/${encodeURIComponent(videoId)}/events`, api.baseUrl), { headers, signal });
+    } catch (error) {
+      if (signal.aborted) return;
+      onDisconnect(error as Error);
+      await abortableDelay(parser.retryMs ?? DEFAULT_RECONNECT_MS, signal);
+      continue;
+    }
     if (!response.ok) throw await apiErrorOf(response);
     if (response.body === null) throw new ApiError('UnexpectedAnswer', 'the event stream has no body', response.status);
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      for (const message of parser.push(value)) {
-        lastEventId = message.id;
-        if (!STORED_EVENT_TYPES.has(message.event)) continue;
-        const event = videoStreamEventSchema.parse(JSON.parse(message.data));
-        yield event;
-        if (isFinalEvent(event)) return;
+    let open = true;
+    try {
+      for (;;) {
+        let chunk: ReadableStreamReadResult<string>;
+        try {
+          chunk = await reader.read();
+        } catch (error) {
+          open = false;
+          if (signal.aborted) return;
+          onDisconnect(error as Error);
+          break;
+        }
+        if (chunk.done) {
+          open = false;
+          onDisconnect(new Error('the event stream ended before the video finished'));
+          break;
+        }
+        for (const message of parser.push(chunk.value)) {
+          lastEventId = message.id;
+          if (!STORED_EVENT_TYPES.has(message.event)) continue;
+          const event = videoStreamEventSchema.parse(JSON.parse(message.data));
+          yield event;
+          if (isFinalEvent(event)) return;
+        }
       }
+    } finally {
+      // after the final status, a consumer that stopped early, or an unreadable event: close the connection
+      if (open) await reader.cancel();
     }
     await abortableDelay(parser.retryMs ?? DEFAULT_RECONNECT_MS, signal);
   }

@@ -23,6 +23,8 @@ export function VideoPage({ api, id, onError }: { api: PlaygroundApi; id: string
   const [error, setError] = useState<ApiError | null>(null);
   const [cancelError, setCancelError] = useState<ApiError | null>(null);
   const [cancelling, setCancelling] = useState(false);
+  /** why live updates stopped, while the stream reconnects */
+  const [disconnected, setDisconnected] = useState<string | null>(null);
   const heading = useRef<HTMLHeadingElement>(null);
   const running = video !== null && !FINISHED.has(video.status);
   const nowMs = useNow(500, running);
@@ -45,7 +47,9 @@ export function VideoPage({ api, id, onError }: { api: PlaygroundApi; id: string
     const follow = async () => {
       const first = await read();
       if (FINISHED.has(first.status)) return;
-      for await (const event of videoEventStream(api, id, controller.signal)) {
+      const onDisconnect = (reason: Error) => setDisconnected(reason.message);
+      for await (const event of videoEventStream(api, id, controller.signal, onDisconnect)) {
+        setDisconnected(null);
         setVideo((current) => (current === null ? current : applyStreamEvent(current, event)));
         const boundary = event.event.type === 'stage.started' || event.event.type === 'stage.completed' || isFinalEvent(event);
         if (boundary || (!hasPreview && Date.now() - lastRead > PREVIEW_RECHECK_MS)) await read();
@@ -86,6 +90,11 @@ export function VideoPage({ api, id, onError }: { api: PlaygroundApi; id: string
             {video.stage !== null && running && <> · {video.stage}</>} · {Math.round(video.progress * 100)}% ·{' '}
             {video.started_at === null ? 'not started' : `elapsed ${formatSeconds((video.finished_at === null ? nowMs : Date.parse(video.finished_at)) - Date.parse(video.started_at))}`}
           </p>
+          {disconnected !== null && running && (
+            <p class="notice" role="status">
+              Live updates interrupted ({disconnected}); reconnecting…
+            </p>
+          )}
           <progress class="overall" max={1} value={video.progress} aria-label="Overall progress" />
           {running && (
             <div class="row">

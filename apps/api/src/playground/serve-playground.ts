@@ -52,7 +52,7 @@ export async function servePlayground(fastify: FastifyInstance, options: { direc
     await scope.register(fastifyStatic, {
       root,
       wildcard: false,
-      // @fastify/swagger-ui already decorates the reply with sendFile
+      // no reply.sendFile is needed here (and Swagger UI's own @fastify/static adds one)
       decorateReply: false,
       cacheControl: false,
       setHeaders: (reply, filePath) => void reply.header('Cache-Control', cacheControlOf(filePath)),

@@ -19,7 +19,14 @@ const PROFILES = {
 } as const;
 
 const prometheusConfigSchema = z.object({
-  scrape_configs: z.array(z.object({ job_name: z.string(), static_configs: z.array(z.object({ targets: z.array(z.string()) })) })),
+  scrape_configs: z.array(
+    z.object({
+      job_name: z.string(),
+      static_configs: z.array(z.object({ targets: z.array(z.string()) })).optional(),
+      // DNS discovery reaches every replica of a scaled service
+      dns_sd_configs: z.array(z.object({ names: z.array(z.string()), port: z.number().optional() })).optional(),
+    }),
+  ),
 });
 
 function environmentOf(service: ComposeService): Record<string, string> {
@@ -110,8 +117,11 @@ describe.each(Object.entries(PROFILES))('docker compose, profile %s', (profile, 
     const names = new Set(
       Object.entries(services).flatMap(([name, service]) => [name, ...Object.values(service.networks ?? {}).flatMap((network) => network?.aliases ?? [])]),
     );
-    const targets = config.scrape_configs.flatMap((job) => job.static_configs.flatMap((group) => group.targets));
-    expect(targets.length).toBe(1 + STAGE_NAMES.length);
-    for (const target of targets) expect(names.has(target.split(':')[0] as string), target).toBe(true);
+    const hosts = config.scrape_configs.flatMap((job) => [
+      ...(job.static_configs ?? []).flatMap((group) => group.targets.map((target) => target.split(':')[0] as string)),
+      ...(job.dns_sd_configs ?? []).flatMap((discovery) => discovery.names),
+    ]);
+    expect(hosts.length).toBe(1 + STAGE_NAMES.length);
+    for (const host of hosts) expect(names.has(host), host).toBe(true);
   });
 });

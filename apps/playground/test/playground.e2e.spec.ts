@@ -59,6 +59,8 @@ describe('the web playground in a browser', () => {
   let succeededId = '';
   let cancelledId = '';
 
+  /** Phone width: nothing on the page is wider than the screen. */
+  const expectFitsPhone = async () => expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
   const screenshot = (name: string) => page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
   const videoIdOfHash = (hash: string) => decodeURIComponent(/^#\/videos\/(.+)$/.exec(hash)?.[1] ?? '');
 
@@ -123,6 +125,7 @@ describe('the web playground in a browser', () => {
     await useKey(STACK_DEV_API_KEY);
     await page.getByRole('heading', { name: 'New video' }).waitFor();
     await page.getByLabel('WEBM').check();
+    await expectFitsPhone();
     await screenshot('02-form');
     succeededId = await submitFromForm(FAST_FORM);
     await page.locator('[data-stage="keyframe"][data-state="running"], [data-stage="keyframe"][data-state="completed"]').waitFor();
@@ -161,12 +164,12 @@ describe('the web playground in a browser', () => {
     const manifest = manifestSchema.parse(JSON.parse(await readFile(path.join(REPO_ROOT, MODELS_DIR, 'model_index.json'), 'utf8')));
     const fps = outputFrameRate(resolveGenerationRequest({ prompt: FAST_FORM.prompt, seed: 7 }, manifest), manifest);
     const frames = await countFrames(mp4!);
-    expect(frames).toBe(61);
+    // interpolation puts interp_factor - 1 new frames between each neighbouring pair of key frames
+    expect(frames).toBe((manifest.frames - 1) * manifest.interp_factor + 1);
     expect(duration).toBeCloseTo(frames / fps, 2);
     expect(await page.locator('[data-parameter="Seed"]').textContent()).toBe('7');
     expect(await page.locator('pre.curl').textContent()).toContain('"seed":7');
-    // phone width: nothing wider than the screen
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    await expectFitsPhone();
     await screenshot('04-succeeded');
   }, 300_000);
 
@@ -204,6 +207,7 @@ describe('the web playground in a browser', () => {
     await page.getByRole('link', { name: 'History' }).click();
     await page.locator('.history-list li').first().waitFor();
     expect(await shownIds()).toEqual([cancelledId, succeededId]);
+    await expectFitsPhone();
     await screenshot('06-history');
 
     // eleven videos: the page of ten ends with the cancelled one, the next page holds the first video

@@ -85,9 +85,13 @@ export function VideoPage({ api, id, onError }: { api: PlaygroundApi; id: string
       {video === null && error === null && <p>Loading…</p>}
       {video !== null && (
         <>
-          <p class="status-line" role="status">
-            Status: <strong data-status={video.status}>{video.status}</strong>
-            {video.stage !== null && running && <> · {video.stage}</>} · {Math.round(video.progress * 100)}% ·{' '}
+          <p class="status-line">
+            {/* only the status and stage are announced; the ticking figures beside them are not */}
+            <span role="status">
+              Status: <strong data-status={video.status}>{video.status}</strong>
+              {video.stage !== null && running && <> · {video.stage}</>}
+            </span>{' '}
+            · {Math.round(video.progress * 100)}% ·{' '}
             {video.started_at === null ? 'not started' : `elapsed ${formatSeconds((video.finished_at === null ? nowMs : Date.parse(video.finished_at)) - Date.parse(video.started_at))}`}
           </p>
           {disconnected !== null && running && (

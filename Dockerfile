@@ -24,6 +24,8 @@ COPY libs/shared/src libs/shared/src
 COPY libs/diffusion/src libs/diffusion/src
 COPY apps apps
 RUN for app in api worker-keyframe worker-interp worker-decode worker-sr; do node tools/build-app.mjs "apps/$app"; done
+# the web playground the API serves at / (dist/apps/playground)
+RUN npx vite build --config apps/playground/vite.config.ts
 
 # --- production dependencies, CPU: .npmrc skips onnxruntime-node's CUDA download
 FROM ${NODE_IMAGE} AS deps-cpu

@@ -163,3 +163,13 @@ def test_a_weights_snapshot_starts_a_run_at_its_step(tmp_path: Path, encoders_fo
     summary = train(continued)
     assert sorted(summary["losses"]) == [3, 4]
     assert summary["unsupervised_steps_done"] == 2 and summary["text_steps_done"] == 2
+    fine_tune = replace(
+        smoke_config(tmp_path, encoders_folder, "fine_tune"),
+        init_from=str(snapshot),
+        init_weights_only=True,
+        unsupervised_steps=0,
+    )
+    tuned = train(fine_tune)  # its own schedule from step 0, all text, nothing of the snapshot's history
+    assert sorted(tuned["losses"]) == [1, 2]
+    assert tuned["unsupervised_steps_done"] == 0 and tuned["text_steps_done"] == 2
+    assert len(tuned["loss_curve"]) <= 2

@@ -102,6 +102,9 @@ class KeyframeTrainingConfig:
     encoders_from: Path = DEFAULT_WEIGHTS_FOLDER  # trained clip + vae stages
     cache_root: Path = DEFAULT_CACHE_ROOT
     init_from: str = ""  # a weights snapshot (.safetensors beside its .json) to start from
+    # with --init-from: start at step 0 on this run's own schedule (a fine-tune, e.g. on new
+    # encoders) instead of continuing the snapshot's step count and history
+    init_weights_only: bool = False
     model_set: str = "tiny"
     unsupervised_steps: int = 1000
     text_steps: int = 2400
@@ -411,11 +414,12 @@ def train(config: KeyframeTrainingConfig, stop: StopRequest | None = None) -> di
         state, summary = read_weights_snapshot(Path(config.init_from))
         unet.load_state_dict(state, strict=True)
         ema.load_state_dict(state, strict=True)
-        step = warm_start_step = int(summary["steps"])
-        recent_losses = list(summary.get("recent_losses", []))
-        loss_curve = list(summary.get("loss_curve", []))
-        train_seconds = float(summary.get("train_seconds", 0.0))
-        sample_checks = list(summary.get("sample_checks", []))
+        if not config.init_weights_only:
+            step = warm_start_step = int(summary["steps"])
+            recent_losses = list(summary.get("recent_losses", []))
+            loss_curve = list(summary.get("loss_curve", []))
+            train_seconds = float(summary.get("train_seconds", 0.0))
+            sample_checks = list(summary.get("sample_checks", []))
         log.note(f"config {config.to_dict()}")
         log.note(f"initialised from {config.init_from} at step {step}: fresh optimizer, re-warmed")
     else:

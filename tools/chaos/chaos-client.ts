@@ -79,6 +79,21 @@ export class ChaosClient {
     return this.waitFor(id, (video) => TERMINAL_STATUSES.includes(video.status), timeoutMs);
   }
 
+  /** Every video id the stack's key sees in GET /v1/videos, page after page. */
+  async listIds(): Promise<string[]> {
+    const ids: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = `?limit=100${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
+      const response = await fetch(`${this.apiUrl()}/v1/videos${query}`, { headers: { Authorization: this.authorization } });
+      if (response.status !== 200) throw new Error(`GET /v1/videos answered ${response.status}`);
+      const page = (await response.json()) as { data: { id: string }[]; next_cursor: string | null };
+      ids.push(...page.data.map((video) => video.id));
+      cursor = page.next_cursor;
+    } while (cursor !== null);
+    return ids;
+  }
+
   /** The bytes of a finished video's MP4. */
   async mp4(video: VideoView): Promise<Buffer> {
     const url = video.result?.videos.find((entry) => entry.format === 'mp4')?.url;

@@ -63,6 +63,8 @@ describe('VideoService: the job API of issue 15', () => {
       backoffMs: 10,
       jobPolicy: { maxPriority: 10, maxPriorityByKey: { vip: 100 }, maxDeadlineSeconds: 3600 },
       retention: { intermediateSeconds: 60, resultSeconds: 120 },
+      // every read sees the queue as it is now (the default reuses a read for a second)
+      queueLoadTtlMs: 0,
     };
     service = new VideoService(options);
   }, 60_000);

@@ -66,6 +66,8 @@ export interface VideoServiceOptions {
   retention?: RetentionPeriods;
   /** how often a queued video's place is re-read for its event stream (default 1000 ms) */
   queuePollMs?: number;
+  /** how long a queue's load (running jobs, workers, mean duration) is reused for estimates (default 1000 ms) */
+  queueLoadTtlMs?: number;
 }
 
 /** Priorities and deadlines of new videos (config PRIORITY_MAX, PRIORITY_MAX_BY_KEY, MAX_DEADLINE_SECONDS). */
@@ -109,6 +111,7 @@ export type VideoStreamItem =
 
 const DEFAULT_EVENTS_BLOCK_MS = 15_000;
 const DEFAULT_QUEUE_POLL_MS = 1_000;
+const DEFAULT_QUEUE_LOAD_TTL_MS = 1_000;
 /** events read from the stream per round trip while catching up */
 const EVENTS_PAGE = 500;
 
@@ -123,6 +126,7 @@ export class VideoService {
   private readonly durations: StageDurations;
   private readonly deadlines: VideoDeadlines;
   private readonly queuePollMs: number;
+  private readonly queueLoads = new Map<StageName, { at: number; load: Promise<{ active: number; workers: number; meanDurationMs: number | undefined }> }>();
 
   constructor(private readonly options: VideoServiceOptions) {
     this.newId = options.idGenerator ?? (() => newVideoId());
@@ -283,10 +287,29 @@ export class VideoService {
     if (stage === undefined) return null;
     const position = await queuePosition(redis, queuePrefix, stage, stageJobId(record.id, stage, run?.run ?? 1));
     if (position === undefined) return null;
-    const queue = queues[stage];
-    const [active, workers, means] = await Promise.all([queue.getActiveCount(), queue.getWorkersCount(), this.durations.means([stage])]);
-    const start = estimateStart({ position, active, workers, meanDurationMs: means[stage], now: this.now() });
+    const { active, workers, meanDurationMs } = await this.queueLoad(stage);
+    const start = estimateStart({ position, active, workers, meanDurationMs, now: this.now() });
     return { stage, position, estimated_start_at: start?.toISOString() ?? null };
+  }
+
+  /**
+   * A stage queue's running jobs, workers and recent mean duration, read at most once per
+   * queueLoadTtlMs per stage: every queued video's GET and event stream share one read (the
+   * worker count is a CLIENT LIST, too dear to run per client per second).
+   */
+  private queueLoad(stage: StageName): Promise<{ active: number; workers: number; meanDurationMs: number | undefined }> {
+    const cached = this.queueLoads.get(stage);
+    if (cached !== undefined && Date.now() - cached.at < (this.options.queueLoadTtlMs ?? DEFAULT_QUEUE_LOAD_TTL_MS)) return cached.load;
+    const queue = this.options.queues[stage];
+    const load = Promise.all([queue.getActiveCount(), queue.getWorkersCount(), this.durations.means([stage])]).then(([active, workers, means]) => ({
+      active,
+      workers,
+      meanDurationMs: means[stage],
+    }));
+    this.queueLoads.set(stage, { at: Date.now(), load });
+    // a failed read is not cached: the next caller reads again
+    load.catch(() => this.queueLoads.delete(stage));
+    return load;
   }
 
   /**

@@ -8,7 +8,7 @@ import { videoRecordSchema, type VideoRecord } from './video-record';
 import { videoRecordFixture } from './video-record.fixture';
 import { VideoStore } from './video-store';
 import { InvalidCursor, InvalidEventId, VideoAlreadyExists, VideoNotFound } from './video-store-errors';
-import { stageCompleted, stageProgressed, stageStarted, videoCancelled } from './video-transitions';
+import { stageCompleted, stageProgressed, stageStarted, videoCancelled, videoRetried } from './video-transitions';
 
 describe('VideoStore (real Redis and S3)', () => {
   let services: TestServices;
@@ -236,5 +236,37 @@ describe('VideoStore (real Redis and S3)', () => {
     expect(await storeB.update(record.id, (current) => videoCancelled(current, new Date()))).toBeNull();
     await artifacts.putJson(record.id, 'job', { ...done?.record, status: 'running' });
     await expect(storeB.update(record.id, (current) => videoCancelled(current, new Date()))).rejects.toBeInstanceOf(VideoNotFound);
+  });
+
+  it('puts an ended video in both retention indexes with its TTL, in the same step, and takes it out again when a retry reopens it', async () => {
+    const id = newId();
+    await storeA.create(videoRecordFixture({ id, stages: ['keyframe'] }));
+    const key = `${services.queuePrefix}:video:${id}`;
+    const indexed = async () => [await storeA.dueForRetention('intermediates', new Date(Date.now() + 1000), 1000), await storeA.dueForRetention('results', new Date(Date.now() + 1000), 1000)];
+    expect((await indexed()).map((ids) => ids.includes(id))).toEqual([false, false]);
+
+    const ended = await storeA.update(id, (record) => videoCancelled(record, new Date()));
+    expect((await indexed()).map((ids) => ids.includes(id))).toEqual([true, true]);
+    expect(await redisA.ttl(key)).toBeGreaterThan(0);
+    // scored by the end: not due before it
+    expect(await storeA.dueForRetention('results', new Date(Date.parse(ended?.record.finishedAt ?? '') - 1), 1000)).not.toContain(id);
+
+    await storeB.update(id, (record) => videoRetried(record, new Date()));
+    expect((await indexed()).map((ids) => ids.includes(id))).toEqual([false, false]);
+    expect(await redisA.ttl(key)).toBe(-1);
+    expect((await storedSnapshot(id))?.runs).toHaveLength(2);
+  });
+
+  it('brings a record that Redis let go back from job.json when a transition changes it (a retry after the TTL)', async () => {
+    const id = newId();
+    await storeA.create(videoRecordFixture({ id, stages: ['keyframe'] }));
+    await storeA.update(id, (record) => videoCancelled(record, new Date()));
+    await redisA.del(`${services.queuePrefix}:video:${id}`);
+    // a late worker transition still changes nothing, as before
+    expect(await storeA.update(id, (record) => stageStarted(record, 'keyframe', 1, new Date()))).toBeNull();
+    const retried = await storeB.update(id, (record) => videoRetried(record, new Date()));
+    expect(retried?.record).toMatchObject({ status: 'queued' });
+    expect(await storeA.get(id)).toMatchObject({ status: 'queued' });
+    await expect(storeA.update(newId(), (record) => videoRetried(record, new Date()))).rejects.toBeInstanceOf(VideoNotFound);
   });
 });

@@ -281,7 +281,7 @@ export class VideoService {
    */
   async queueStanding(record: VideoRecord): Promise<QueueStanding | null> {
     if (record.status !== 'queued') return null;
-    const { redis, queuePrefix, queues } = this.options;
+    const { redis, queuePrefix } = this.options;
     const run = record.runs?.at(-1);
     const stage = run?.fromStage ?? record.stages[0];
     if (stage === undefined) return null;

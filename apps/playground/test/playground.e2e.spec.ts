@@ -1,9 +1,17 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { manifestSchema, outputFrameRate, resolveGenerationRequest } from '@magicvideo/shared';
-import { REPO_ROOT, startDistributedStack, STACK_DEV_API_KEY, type DistributedStack } from '@magicvideo/shared/testing';
+import {
+  type DistributedStack,
+  REPO_ROOT,
+  STACK_DEV_API_KEY,
+  startDistributedStack,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from '@magicvideo/shared/testing';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from './browser';
@@ -23,6 +31,8 @@ const PHONE = { width: 390, height: 844 };
 const STAGES = ['keyframe', 'interp', 'decode', 'sr'];
 /** The request the first video makes through the form (steps kept small, as in the distributed e2e test). */
 const FAST_FORM = { prompt: 'a red circle moving right', seed: '7', steps: '3', interpSteps: '2', srSteps: '2' };
+
+const WEBHOOK_SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 
 const ffmpegPath = (createRequire(import.meta.url)('@ffmpeg-installer/ffmpeg') as { path: string }).path;
 
@@ -53,6 +63,7 @@ function countFrames(url: string): Promise<number> {
 
 describe('the web playground in a browser', () => {
   let stack: DistributedStack;
+  let receiver: WebhookReceiver;
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
@@ -69,13 +80,14 @@ describe('the web playground in a browser', () => {
     await page.getByRole('button', { name: 'Use this key' }).click();
   }
 
-  async function submitFromForm(fields: Partial<typeof FAST_FORM>): Promise<string> {
+  async function submitFromForm(fields: Partial<typeof FAST_FORM> & { webhookUrl?: string }): Promise<string> {
     await page.goto(`${stack.apiUrl}/#/`);
     await page.getByLabel('Prompt', { exact: true }).fill(fields.prompt ?? '');
     if (fields.seed !== undefined) await page.getByLabel('Seed').fill(fields.seed);
     if (fields.steps !== undefined) await page.getByLabel('Steps', { exact: true }).fill(fields.steps);
     if (fields.interpSteps !== undefined) await page.getByLabel('Interpolation steps').fill(fields.interpSteps);
     if (fields.srSteps !== undefined) await page.getByLabel('Super-resolution steps').fill(fields.srSteps);
+    if (fields.webhookUrl !== undefined) await page.getByLabel('Webhook URL').fill(fields.webhookUrl);
     await page.getByRole('button', { name: 'Generate video' }).click();
     await page.waitForURL(/#\/videos\/.+/);
     return videoIdOfHash(new URL(page.url()).hash);
@@ -85,8 +97,17 @@ describe('the web playground in a browser', () => {
     await mkdir(SCREENSHOTS, { recursive: true });
     await run(process.execPath, [path.join(REPO_ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'apps/playground/vite.config.ts', '--logLevel', 'warn']);
     browser = await launchChromium();
-    // the history test adds a page's worth of videos at once: more than the default burst of POSTs
-    stack = await startDistributedStack({ modelsDir: MODELS_DIR, env: { ORT_INTRA_OP_THREADS: '1', LOG_LEVEL: 'warn', RATE_LIMIT_BURST: '30' } });
+    receiver = await startWebhookReceiver(WEBHOOK_SECRET);
+    stack = await startDistributedStack({
+      modelsDir: MODELS_DIR,
+      env: {
+        ORT_INTRA_OP_THREADS: '1',
+        LOG_LEVEL: 'warn',
+        // the history test adds a page's worth of videos at once: more than the default burst of POSTs
+        RATE_LIMIT_BURST: '30',
+        WEBHOOK_SECRETS: `dev=${WEBHOOK_SECRET}`,
+      },
+    });
     context = await browser.newContext({ viewport: PHONE });
     await context.addInitScript(recordShownStages);
     page = await context.newPage();
@@ -95,6 +116,7 @@ describe('the web playground in a browser', () => {
   afterAll(async () => {
     await browser?.close();
     await stack?.stop();
+    await receiver?.stop();
   }, 60_000);
 
   it('serves the page and its assets without a key, while /v1 still needs one', async () => {
@@ -127,10 +149,10 @@ describe('the web playground in a browser', () => {
     await page.getByLabel('WEBM').check();
     await expectFitsPhone();
     await screenshot('02-form');
-    succeededId = await submitFromForm(FAST_FORM);
+    succeededId = await submitFromForm({ ...FAST_FORM, webhookUrl: receiver.url });
     await page.locator('[data-stage="keyframe"][data-state="running"], [data-stage="keyframe"][data-state="completed"]').waitFor();
     await screenshot('03-running');
-    await page.locator('[data-status="succeeded"]').waitFor({ timeout: 240_000 });
+    await page.locator('[data-status="succeeded"]').waitFor({ timeout: 400_000 });
 
     const shown = (await page.evaluate(() => window.shownStages ?? [])) as ShownStage[];
     for (const stage of STAGES) {
@@ -169,9 +191,21 @@ describe('the web playground in a browser', () => {
     expect(duration).toBeCloseTo(frames / fps, 2);
     expect(await page.locator('[data-parameter="Seed"]').textContent()).toBe('7');
     expect(await page.locator('pre.curl').textContent()).toContain('"seed":7');
+
+    // the webhook deliveries, as the API lists them: the last one comes a moment after the video ends
+    const delivered = page.locator('.deliveries li[data-type="video.succeeded"][data-outcome="success"]');
+    for (let tries = 0; (await delivered.count()) === 0; tries++) {
+      expect(tries, 'video.succeeded never shown as delivered').toBeLessThan(60);
+      await page.waitForTimeout(500);
+      await page.getByRole('button', { name: 'Refresh deliveries' }).click();
+    }
+    const shownTypes = await page.locator('.deliveries li[data-outcome="success"]').evaluateAll((items) => items.map((item) => item.getAttribute('data-type')));
+    const receivedTypes = new Set(receiver.accepted().map((webhook) => webhook.verified?.type));
+    for (const type of ['video.queued', 'video.started', 'video.succeeded']) expect(shownTypes).toContain(type);
+    for (const type of shownTypes) expect(receivedTypes.has(type ?? ''), `${type} shown as delivered but not received`).toBe(true);
     await expectFitsPhone();
     await screenshot('04-succeeded');
-  }, 300_000);
+  }, 480_000);
 
   it('cancels a running video from its page', async () => {
     cancelledId = await submitFromForm({ prompt: 'a green triangle moving left', steps: '60' });

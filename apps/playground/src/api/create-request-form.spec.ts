@@ -20,10 +20,16 @@ describe('the new-video form', () => {
   });
 
   it('names each field the API would refuse, before sending anything', () => {
-    const outcome = requestFromForm({ ...EMPTY_FORM, prompt: '  ', steps: '2.5', seed: 'abc', formats: [] });
+    const outcome = requestFromForm({ ...EMPTY_FORM, prompt: '  ', steps: '2.5', seed: 'abc', formats: [], webhookUrl: 'ftp://example.com/hook' });
     expect(outcome.ok).toBe(false);
     if (outcome.ok) return;
-    expect(outcome.problems.map((problem) => problem.field).sort()).toEqual(['num_inference_steps', 'output_formats', 'prompt', 'seed']);
+    expect(outcome.problems.map((problem) => problem.field).sort()).toEqual(['num_inference_steps', 'output_formats', 'prompt', 'seed', 'webhook_url']);
+  });
+
+  it('sends stage steps only for the stages it runs, and the webhook URL when one is given', () => {
+    const outcome = requestFromForm({ ...EMPTY_FORM, prompt: 'p', interpolate: false, interpSteps: '4', srSteps: '3', webhookUrl: ' https://example.com/hook ' });
+    expect(outcome).toMatchObject({ ok: true, request: { interpolate: false, sr_num_inference_steps: 3, webhook_url: 'https://example.com/hook' } });
+    expect(outcome.ok && outcome.request).not.toHaveProperty('interp_num_inference_steps');
   });
 });
 
@@ -49,6 +55,10 @@ describe('copy as curl', () => {
     expect(createVideoRequestSchema.parse(body)).toEqual(body);
     expect(body.seed).toBe(7);
     expect(body).not.toHaveProperty('sr_noise_level');
+  });
+
+  it('keeps the video\'s webhook URL in the replayed request', () => {
+    expect(replayRequest(resolved, 'https://example.com/hook').webhook_url).toBe('https://example.com/hook');
   });
 
   it('quotes the body for a shell and reads the key from the environment', () => {

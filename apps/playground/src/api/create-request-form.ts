@@ -23,6 +23,8 @@ export interface CreateVideoForm {
   interpSteps: string;
   srSteps: string;
   formats: VideoFormat[];
+  /** '' for the API key's default (or none) */
+  webhookUrl: string;
 }
 
 export const EMPTY_FORM: CreateVideoForm = {
@@ -38,6 +40,7 @@ export const EMPTY_FORM: CreateVideoForm = {
   interpSteps: '',
   srSteps: '',
   formats: ['mp4'],
+  webhookUrl: '',
 };
 
 /** A number field's text as a number ('' stays unset); text that is no number is kept for the schema to refuse. */
@@ -65,17 +68,20 @@ export function requestFromForm(form: CreateVideoForm): FormOutcome {
     interp_num_inference_steps: form.interpolate ? numberOrUnset(form.interpSteps) : undefined,
     sr_num_inference_steps: form.superResolution ? numberOrUnset(form.srSteps) : undefined,
     output_formats: form.formats,
+    webhook_url: form.webhookUrl.trim() === '' ? undefined : form.webhookUrl.trim(),
   };
-  const parsed = createVideoRequestSchema.safeParse(candidate);
+  // unset fields are left out, not sent as undefined: the model's defaults apply to them
+  const parsed = createVideoRequestSchema.safeParse(Object.fromEntries(Object.entries(candidate).filter(([, value]) => value !== undefined)));
   if (parsed.success) return { ok: true, request: parsed.data };
   return { ok: false, problems: parsed.error.issues.map((issue) => ({ field: issue.path.join('.') || 'request', message: issue.message })) };
 }
 
 /**
  * The request that makes the same video again: the resolved request (every default and the seed
- * filled in) as a POST body. An init image or video is a multipart upload, left out here.
+ * filled in) as a POST body, with the video's webhook URL. An init image or video is a multipart
+ * upload, left out here.
  */
-export function replayRequest(resolved: ResolvedRequestHttp): CreateVideoRequest {
+export function replayRequest(resolved: ResolvedRequestHttp, webhookUrl: string | null = null): CreateVideoRequest {
   return {
     prompt: resolved.prompt,
     ...(resolved.negative_prompt === '' ? {} : { negative_prompt: resolved.negative_prompt }),
@@ -89,5 +95,6 @@ export function replayRequest(resolved: ResolvedRequestHttp): CreateVideoRequest
     interp_num_inference_steps: resolved.interp_num_inference_steps,
     sr_num_inference_steps: resolved.sr_num_inference_steps,
     output_formats: resolved.output_formats,
+    ...(webhookUrl === null ? {} : { webhook_url: webhookUrl }),
   };
 }

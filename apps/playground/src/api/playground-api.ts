@@ -8,6 +8,8 @@ import {
   videoListSchema,
   type VideoResource,
   videoSchema,
+  type WebhookAttemptList,
+  webhookAttemptListSchema,
 } from '@magicvideo/shared/http-schemas';
 import { ApiError, apiErrorOf } from './api-error';
 
@@ -40,6 +42,11 @@ export class PlaygroundApi {
 
   cancel(id: string): Promise<VideoResource> {
     return this.call(`/v1/videos/${encodeURIComponent(id)}`, videoSchema, { method: 'DELETE' });
+  }
+
+  /** Every delivery attempt of the video's webhooks, oldest first. */
+  webhookAttempts(id: string): Promise<WebhookAttemptList> {
+    return this.call(`/v1/videos/${encodeURIComponent(id)}/webhooks`, webhookAttemptListSchema);
   }
 
   list(query: { limit: number; cursor?: string | undefined; status?: VideoStatus | undefined }): Promise<VideoList> {

@@ -119,9 +119,23 @@ export function CreateVideoPage({ api, onError }: { api: PlaygroundApi; onError:
           </label>
         ))}
       </fieldset>
-      <button type="submit" disabled={sending}>
-        {sending ? 'Submitting…' : 'Generate video'}
-      </button>
+      <label for="webhook-url">Webhook URL</label>
+      <input
+        id="webhook-url"
+        name="webhook-url"
+        type="url"
+        inputMode="url"
+        placeholder="the API key's default, if any"
+        aria-describedby="webhook-url-hint"
+        value={form.webhookUrl}
+        onInput={(event) => update({ webhookUrl: event.currentTarget.value })}
+      />
+      <small id="webhook-url-hint">where the video's events are delivered (Standard Webhooks, signed with your key's secret)</small>
+      <div class="row">
+        <button type="submit" disabled={sending}>
+          {sending ? 'Submitting…' : 'Generate video'}
+        </button>
+      </div>
     </form>
   );
 }

@@ -4,9 +4,9 @@ import { replayRequest } from '../api/create-request-form';
 import { curlCommand } from '../api/curl-command';
 
 /** The seed and every parameter the run used, and the same request as a curl command. */
-export function RequestParameters({ request, apiOrigin }: { request: ResolvedRequestHttp; apiOrigin: string }) {
+export function RequestParameters({ request, webhookUrl, apiOrigin }: { request: ResolvedRequestHttp; webhookUrl: string | null; apiOrigin: string }) {
   const [copied, setCopied] = useState<string | null>(null);
-  const command = curlCommand(apiOrigin, replayRequest(request));
+  const command = curlCommand(apiOrigin, replayRequest(request, webhookUrl));
   const copy = async () => {
     try {
       await navigator.clipboard.writeText(command);
@@ -27,6 +27,7 @@ export function RequestParameters({ request, apiOrigin }: { request: ResolvedReq
     ['Interpolation', request.interpolate ? `on, ${request.interp_num_inference_steps} steps` : 'off'],
     ['Super-resolution', request.super_resolution ? `on, ${request.sr_num_inference_steps} steps, noise level ${request.sr_noise_level}` : 'off'],
     ['Formats', request.output_formats.join(', ')],
+    ['Webhook URL', webhookUrl ?? '–'],
   ];
   return (
     <section aria-labelledby="parameters-heading">

@@ -9,6 +9,7 @@ import { RequestParameters } from './request-parameters';
 import { formatSeconds, StageTimeline } from './stage-timeline';
 import { useNow } from './use-now';
 import { VideoResult } from './video-result';
+import { WebhookDeliveries } from './webhook-deliveries';
 
 const FINISHED: ReadonlySet<VideoResource['status']> = new Set(['succeeded', 'failed', 'cancelled', 'expired']);
 /** While no preview exists, progress events also re-read the video, at most this often, to show it once written. */
@@ -25,6 +26,8 @@ export function VideoPage({ api, id, onError }: { api: PlaygroundApi; id: string
   const [cancelling, setCancelling] = useState(false);
   /** why live updates stopped, while the stream reconnects */
   const [disconnected, setDisconnected] = useState<string | null>(null);
+  /** counts the video's reads, so the webhook deliveries are read again with it */
+  const [reads, setReads] = useState(0);
   const heading = useRef<HTMLHeadingElement>(null);
   const running = video !== null && !FINISHED.has(video.status);
   const nowMs = useNow(500, running);
@@ -41,7 +44,10 @@ export function VideoPage({ api, id, onError }: { api: PlaygroundApi; id: string
       lastRead = Date.now();
       const fresh = await api.get(id);
       hasPreview = fresh.result?.preview !== undefined;
-      if (!controller.signal.aborted) setVideo(fresh);
+      if (!controller.signal.aborted) {
+        setVideo(fresh);
+        setReads((count) => count + 1);
+      }
       return fresh;
     };
     const follow = async () => {
@@ -124,7 +130,8 @@ export function VideoPage({ api, id, onError }: { api: PlaygroundApi; id: string
             </figure>
           )}
           {video.status === 'succeeded' && video.result !== null && <VideoResult result={video.result} />}
-          <RequestParameters request={video.request} apiOrigin={api.baseUrl} />
+          <RequestParameters request={video.request} webhookUrl={video.webhook_url} apiOrigin={api.baseUrl} />
+          {video.webhook_url !== null && <WebhookDeliveries api={api} videoId={video.id} readAgain={reads} onError={onError} />}
           <p class="meta">
             <small>
               id <code>{video.id}</code> · created {new Date(video.created_at).toLocaleString()}

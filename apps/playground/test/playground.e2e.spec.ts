@@ -146,6 +146,20 @@ describe('the web playground in a browser', () => {
   it('submits a prompt, shows every stage progressing and the preview, then plays a video of frame count ÷ output fps seconds', async () => {
     await useKey(STACK_DEV_API_KEY);
     await page.getByRole('heading', { name: 'New video' }).waitFor();
+    // keyboard: Tab walks the form in its visual order, every control reachable
+    await page.getByLabel('Prompt', { exact: true }).focus();
+    const focusOrder: string[] = [];
+    for (let index = 0; index < 15; index++) {
+      await page.keyboard.press('Tab');
+      focusOrder.push(await page.evaluate(() => {
+        const element = document.activeElement as HTMLInputElement | null;
+        return element?.id || `${element?.name ?? ''}${element?.value ? `=${element.value}` : ''}` || (element?.textContent ?? '');
+      }));
+    }
+    expect(focusOrder).toEqual([
+      'negative-prompt', 'seed', 'steps', 'guidanceScale', 'fps', 'sampler', 'interpolate=on', 'super-resolution=on',
+      'interpSteps', 'srSteps', 'format=mp4', 'format=webm', 'format=gif', 'webhook-url', 'Generate video',
+    ]);
     await page.getByLabel('WEBM').check();
     await expectFitsPhone();
     await screenshot('02-form');

@@ -49,6 +49,7 @@ describe('POST /v1/videos and GET /v1/videos/{id}', () => {
       self: `/v1/videos/${accepted.id}`,
       events: `/v1/videos/${accepted.id}/events`,
       cancel: `/v1/videos/${accepted.id}`,
+      retry: `/v1/videos/${accepted.id}/retry`,
     });
     expect(response.headers.get('location')).toBe(`/v1/videos/${accepted.id}`);
 
@@ -57,6 +58,10 @@ describe('POST /v1/videos and GET /v1/videos/{id}', () => {
     const video = (await got.json()) as Record<string, unknown> & { stages: Record<string, Record<string, unknown>> };
     expect(videoSchema.safeParse(video).error).toBeUndefined();
     expect(video).toMatchObject({ id: accepted.id, status: 'queued', stage: null, progress: 0, seed: 1234, result: null, error: null });
+    // issue 15: its place in the key-frame queue (no worker runs here: no estimate), priority, deadline, one run
+    expect(video).toMatchObject({ queue: { stage: 'keyframe', estimated_start_at: null }, priority: 0, reason: null, expires_at: null });
+    expect(Date.parse(String(video.deadline_at))).toBe(Date.parse(accepted.created_at) + 86_400_000);
+    expect(video.runs).toEqual([{ run: 1, from_stage: 'keyframe', queued_at: accepted.created_at, finished_at: null, status: null, reason: null, error: null }]);
     // the tiny model folder has interpolation and SR, so a request that leaves them out gets them
     expect(Object.keys(video.stages)).toEqual(['keyframe', 'interp', 'decode', 'sr']);
     expect(video.stages.keyframe).toMatchObject({ state: 'pending', progress: 0, attempts: 0, queued_at: accepted.created_at, started_at: null });
@@ -82,7 +87,9 @@ describe('POST /v1/videos and GET /v1/videos/{id}', () => {
 
     // the flow's leaf waits in the keyframe queue; the later stages wait for their children
     const keyframeJob = await api.queues.keyframe.getJob(stageJobId(accepted.id, 'keyframe'));
-    expect(await keyframeJob?.getState()).toBe('waiting');
+    // every stage job carries the video's priority (default 0 → BullMQ 1001), so it waits in the prioritized set
+    expect(await keyframeJob?.getState()).toBe('prioritized');
+    expect(keyframeJob?.opts.priority).toBe(1001);
     expect(stageJobDataSchema.parse(keyframeJob?.data)).toEqual({
       videoId: accepted.id,
       stage: 'keyframe',

@@ -149,9 +149,10 @@ export class VideoService {
    */
   async submit(owner: string, body: unknown, init?: InitUpload, headers: SubmitHeaders = {}): Promise<VideoAccepted> {
     const { store, artifacts, manifest } = this.options;
+    const submittedAt = this.now();
     const { request, resolved } = resolveCreateVideoRequest(body, manifest, this.options.drawSeed);
     const priority = this.checkPriority(owner, request.priority);
-    const deadlineAt = this.deadlineOf(headers.cancelAfter);
+    const deadlineAt = this.deadlineOf(headers.cancelAfter, submittedAt);
     const initMedia = checkInit(resolved, init);
     const webhook = await this.webhookOf(owner, request);
     const id = this.newId();
@@ -171,7 +172,7 @@ export class VideoService {
       priority,
       deadlineAt,
       stageWeights: stageWeights(stages, await this.durations.means(stages)),
-      now: this.now(),
+      now: submittedAt,
     });
     await this.deadlines.schedule(id, deadlineAt);
     await store.create(record, webhook);
@@ -213,9 +214,10 @@ export class VideoService {
     const { store, artifacts } = this.options;
     const record = await this.liveRecord(owner, videoId);
     if (!RETRYABLE_STATUSES.includes(record.status)) throw new VideoNotRetryable(videoId, record.status);
-    const deadlineAt = this.deadlineOf(headers.cancelAfter);
+    const retriedAt = this.now();
+    const deadlineAt = this.deadlineOf(headers.cancelAfter, retriedAt);
     await this.deadlines.schedule(videoId, deadlineAt);
-    const retried = await store.update(videoId, (current) => videoRetried(current, this.now(), { deadlineAt }));
+    const retried = await store.update(videoId, (current) => videoRetried(current, retriedAt, { deadlineAt }));
     if (retried === null) {
       const latest = (await store.get(videoId)) ?? record;
       if (latest.retention?.expiredAt !== undefined) throw new VideoExpired(videoId, latest.retention.expiredAt);
@@ -394,11 +396,11 @@ export class VideoService {
     return priority ?? 0;
   }
 
-  /** The deadline: Cancel-After from now, never past the server's maximum. */
-  private deadlineOf(cancelAfter: string | undefined): Date {
+  /** The deadline: Cancel-After from the submission (or retry), never past the server's maximum. */
+  private deadlineOf(cancelAfter: string | undefined, from: Date): Date {
     const maxMs = this.policy.maxDeadlineSeconds * 1000;
     const afterMs = parseCancelAfter(cancelAfter, maxMs) ?? maxMs;
-    return new Date(this.now().getTime() + afterMs);
+    return new Date(from.getTime() + afterMs);
   }
 
   /**

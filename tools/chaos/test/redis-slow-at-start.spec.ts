@@ -1,5 +1,6 @@
 import { findFreePort, startAppProcess, startTestServices, type TestServices, waitForHttpStatus } from '@magicvideo/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeChaosRecord } from '../chaos-client';
 import { startTcpFaultProxy, type TcpFaultProxy } from '../tcp-fault-proxy';
 
 /**
@@ -38,6 +39,15 @@ describe('API start while Redis answers late', () => {
     try {
       const ready = await Promise.race([waitForHttpStatus(`http://127.0.0.1:${port}/readyz`, 200, 60_000), exitedEarly]);
       expect(ready.status).toBe(200);
+      writeChaosRecord('redis-slow-at-start', {
+        fault: 'Redis answering 1.5 s late while the API starts',
+        faultsInjected: 1,
+        videosAccepted: 0,
+        videosSucceeded: 0,
+        videosLost: 0,
+        duplicated: 0,
+        apiReadyWithoutRestart: 1,
+      });
     } finally {
       app.kill('SIGTERM');
       await app.exited;

@@ -118,3 +118,20 @@ def test_reversed_negatives_caption_the_opposite_motion_and_skip_held_out_revers
     for attributes in skipped:
         backwards = time_reversed(attributes)
         assert is_heldout(backwards.colour, backwards.shape, backwards.motion)
+
+
+def test_attribute_loss_is_low_for_the_right_classes_and_log_k_for_uninformative_logits() -> None:
+    from magicvideo_models.shapes.grammar import ShapeAttributes
+    from magicvideo_models.training.train_clip import ATTRIBUTE_CLASSES, attribute_labels, attribute_loss
+
+    labels = attribute_labels(
+        [ShapeAttributes("red", "circle", "moving left"), ShapeAttributes("blue", "square", "moving up")]
+    )
+    confident = torch.full((2, sum(ATTRIBUTE_CLASSES.values())), -20.0)
+    offsets = [0, ATTRIBUTE_CLASSES["colour"], ATTRIBUTE_CLASSES["colour"] + ATTRIBUTE_CLASSES["shape"]]
+    for row in range(2):
+        for part, offset in enumerate(offsets):
+            confident[row, offset + labels[row, part]] = 20.0
+    assert attribute_loss(confident, labels).item() < 1e-6
+    expected = sum(math.log(k) for k in ATTRIBUTE_CLASSES.values()) / 3
+    assert attribute_loss(torch.zeros_like(confident), labels).item() == pytest.approx(expected)

@@ -8,18 +8,19 @@ DESIGN.md §7: "CLIP-style encoders trained contrastively on frames and captions
 projected embedding, both L2-normalised; symmetric InfoNCE over the batch with a learnable
 temperature (logit scale initialised to 1/0.07, clamped at 100).
 
-Two terms, summed. Frames: each of two key frames of a clip, one early (of the first 4) and one
-late (of the last 4), against the caption, as CLIP does with images. Motion: one frame shows no
-direction, so with frames alone the text tower learns to ignore "left" and "right" (a first run's
-text states for "moving left" and "moving right" differed by 3%, and the key-frame U-Net conditioned
-on them never learned motion). So the pair is also embedded as one clip, motion_head([early, late])
-(a linear map initialised to their mean), and contrasted with the caption: now the image tower has
-to say where the object is and the text tower what direction a caption names. Each clip also
-comes played backwards (late, early) with a caption of the opposite motion, unless that
-combination is held out: the two differ only in frame order and direction words, so the batch
-cannot be told apart without both (with random batches alone, a second run's text states still
-differed by under 2% after 500 steps). The head is a training device; only the towers and
-text_projection are used later.
+Three terms, summed. Frames: each of two key frames of a clip, one early (of the first 4) and one
+late (of the last 4), against the caption, as CLIP does with images. Attributes: one frame shows
+no direction, so by the frame term alone the text tower learns to ignore "left" and "right" (a
+first run's text states for "moving left" and "moving right" differed by 3%, and the key-frame
+U-Net conditioned on them never learned motion). So a linear head reads the mean of the text
+tower's last hidden states (what the U-Nets cross-attend to) and classifies the caption's colour,
+shape and motion (cross-entropy, --attribute-loss-weight): the labels are the grammar's, so every
+paraphrase of a direction has to land in one place. Clip (--motion-loss-weight, off by default):
+motion_head([e(early), e(late), e(late − early)]) embeds the clip as a whole, with each clip also
+played backwards under a caption of the opposite motion, and contrasts it with the caption; on its
+own it had learned no direction after 300 steps (zero-shot motion at chance, text states for left
+and right at cosine 0.999), so it stays an option. The heads are training devices; only the towers
+and text_projection are used later.
 
 The zero-shot evaluation at the end reports colour and shape from one frame, and colour, shape,
 motion and all three from the clip embedding of the first and last key frames.
@@ -44,7 +45,15 @@ from torch import nn
 from magicvideo_models.image_encoder import ImageEncoder, ImageEncoderConfig, pixel_values_from_frames
 from magicvideo_models.model_set import ModelSetConfig, model_seed
 from magicvideo_models.shapes.clips import KEYFRAME_COUNT
-from magicvideo_models.shapes.grammar import all_combinations, caption_for, time_reversed
+from magicvideo_models.shapes.grammar import (
+    COLOURS,
+    MOTIONS,
+    SHAPES,
+    ShapeAttributes,
+    all_combinations,
+    caption_for,
+    time_reversed,
+)
 from magicvideo_models.shapes.heldout import is_heldout
 from magicvideo_models.text_encoder import TextEncoder, TextEncoderConfig
 from magicvideo_models.tokenizer import build_tokenizer
@@ -87,7 +96,8 @@ class ClipTrainingConfig:
     log_every: int = 10
     checkpoint_every: int = 100
     eval_clips: int = 256  # per evaluation split
-    motion_loss_weight: float = 1.0  # the clip (early, late) term beside the frame term
+    attribute_loss_weight: float = 1.0  # colour/shape/motion classification from the text states
+    motion_loss_weight: float = 0.0  # the clip (early, late, difference) term
     quiet: bool = False
 
     # settings a resumed run may change
@@ -117,14 +127,21 @@ class ContrastiveEncoders(nn.Module):
         self.text_projection = nn.Linear(text_config.hidden_size, image_config.projection_dim, bias=False)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / INITIAL_TEMPERATURE)))
         embed = image_config.projection_dim
-        self.motion_head = nn.Linear(2 * embed, embed, bias=False)
+        self.motion_head = nn.Linear(3 * embed, embed, bias=False)
         with torch.no_grad():  # start as the mean of the two frames, so the term starts as the frame term
-            self.motion_head.weight.copy_(torch.cat([torch.eye(embed), torch.eye(embed)], dim=1) / 2)
+            eye = torch.eye(embed)
+            self.motion_head.weight.copy_(torch.cat([eye / 2, eye / 2, torch.zeros(embed, embed)], dim=1))
+        self.attribute_head = nn.Linear(text_config.hidden_size, sum(ATTRIBUTE_CLASSES.values()))
 
     def text_embeds(self, input_ids: torch.Tensor) -> torch.Tensor:
         """input_ids [B, 77] → unit text embeddings [B, E]."""
-        pooled = self.text_encoder.clip(input_ids=input_ids).pooler_output
-        return F.normalize(self.text_projection(pooled), dim=-1)
+        return self.text_embeds_and_attribute_logits(input_ids)[0]
+
+    def text_embeds_and_attribute_logits(self, input_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """input_ids [B, 77] → unit text embeddings [B, E] and attribute logits [B, 5 + 3 + 4]."""
+        states = self.text_encoder.clip(input_ids=input_ids)
+        embeds = F.normalize(self.text_projection(states.pooler_output), dim=-1)
+        return embeds, self.attribute_head(states.last_hidden_state.mean(dim=1))
 
     def image_embeds(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """CLIP pixel values [B, 3, S, S] → unit image embeddings [B, E]."""
@@ -132,35 +149,69 @@ class ContrastiveEncoders(nn.Module):
 
     def clip_embeds(self, early: torch.Tensor, late: torch.Tensor) -> torch.Tensor:
         """Pixel values of an early and a late key frame [B, 3, S, S] each → unit clip embeddings [B, E]."""
-        pair = torch.cat([self.image_encoder(early), self.image_encoder(late)], dim=-1)
-        return F.normalize(self.motion_head(pair), dim=-1)
+        frames = self.image_encoder(torch.cat([early, late, late - early]))
+        return F.normalize(self.motion_head(torch.cat(frames.chunk(3), dim=-1)), dim=-1)
 
     def contrastive_loss(
         self,
         early: torch.Tensor,
         late: torch.Tensor,
         input_ids: torch.Tensor,
-        motion_weight: float = 1.0,
+        attribute_labels: torch.Tensor,
+        *,
+        attribute_weight: float = 1.0,
+        motion_weight: float = 0.0,
         reversed_rows: Sequence[int] = (),
         reversed_ids: torch.Tensor | None = None,
+        reversed_labels: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Frame term (each frame against the caption, averaged) + motion_weight × clip term over
-        the clips and, for `reversed_rows`, the same clips backwards captioned by `reversed_ids`."""
+        """Frame term (each frame against the caption, averaged) + attribute_weight × attribute
+        term (labels [B, 3]: colour, shape, motion indices) + motion_weight × clip term over the
+        clips and, for `reversed_rows`, the same clips backwards captioned by `reversed_ids`."""
         count = input_ids.shape[0]
-        all_ids = input_ids if reversed_ids is None else torch.cat([input_ids, reversed_ids])
-        texts = self.text_embeds(all_ids)
-        frames = self.image_encoder(torch.cat([early, late]))  # one tower call for both frames
-        first, second = frames.chunk(2)
-        frame_term = (
+        rows = list(reversed_rows) if motion_weight > 0 and reversed_ids is not None else []
+        ids, labels = input_ids, attribute_labels
+        if rows:
+            ids, labels = torch.cat([input_ids, reversed_ids]), torch.cat([attribute_labels, reversed_labels])
+        texts, logits = self.text_embeds_and_attribute_logits(ids)
+        images = [early, late]
+        if motion_weight > 0:  # the forward difference, and the reversed clips' (negated) one
+            images += [late - early, early[rows] - late[rows]]
+        frames = self.image_encoder(torch.cat(images))  # one tower call
+        first, second = frames[:count], frames[count : 2 * count]
+        loss = (
             symmetric_info_nce(F.normalize(first, dim=-1), texts[:count], self.logit_scale)
             + symmetric_info_nce(F.normalize(second, dim=-1), texts[:count], self.logit_scale)
         ) / 2
-        rows = list(reversed_rows)
-        pairs = torch.cat(
-            [torch.cat([first, second], dim=-1), torch.cat([second[rows], first[rows]], dim=-1)]
-        )
-        clips = F.normalize(self.motion_head(pairs), dim=-1)
-        return frame_term + motion_weight * symmetric_info_nce(clips, texts, self.logit_scale)
+        loss = loss + attribute_weight * attribute_loss(logits, labels)
+        if motion_weight > 0:
+            forward, backward = frames[2 * count : 3 * count], frames[3 * count :]
+            pairs = torch.cat(
+                [
+                    torch.cat([first, second, forward], dim=-1),
+                    torch.cat([second[rows], first[rows], backward], dim=-1),
+                ]
+            )
+            clips = F.normalize(self.motion_head(pairs), dim=-1)
+            loss = loss + motion_weight * symmetric_info_nce(clips, texts, self.logit_scale)
+        return loss
+
+
+ATTRIBUTE_CLASSES = {"colour": len(COLOURS), "shape": len(SHAPES), "motion": len(MOTIONS)}
+
+
+def attribute_labels(attributes: Sequence[ShapeAttributes]) -> torch.Tensor:
+    """[N, 3] class indices: colour, shape, motion in the grammar's order."""
+    return torch.tensor(
+        [[COLOURS.index(a.colour), SHAPES.index(a.shape), MOTIONS.index(a.motion)] for a in attributes],
+        dtype=torch.int64,
+    )
+
+
+def attribute_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean of the three cross-entropies; logits [N, 5 + 3 + 4] split in ATTRIBUTE_CLASSES order."""
+    parts = logits.split(list(ATTRIBUTE_CLASSES.values()), dim=-1)
+    return sum(F.cross_entropy(part, labels[:, i]) for i, part in enumerate(parts)) / len(parts)
 
 
 def symmetric_info_nce(images: torch.Tensor, texts: torch.Tensor, logit_scale: torch.Tensor) -> torch.Tensor:
@@ -302,9 +353,12 @@ def train(config: ClipTrainingConfig) -> dict:
             keyframe_pixel_values(clips, early, image_size).to(device),
             keyframe_pixel_values(clips, late, image_size).to(device),
             caption_ids([clip.caption for clip in clips]).to(device),
-            config.motion_loss_weight,
-            rows,
-            caption_ids(backwards).to(device) if rows else None,
+            attribute_labels([clip.attributes for clip in clips]).to(device),
+            attribute_weight=config.attribute_loss_weight,
+            motion_weight=config.motion_loss_weight,
+            reversed_rows=rows,
+            reversed_ids=caption_ids(backwards).to(device) if rows else None,
+            reversed_labels=attribute_labels([time_reversed(clips[r].attributes) for r in rows]).to(device),
         )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -368,6 +422,7 @@ def train(config: ClipTrainingConfig) -> dict:
         **prefixed("text_projection.", model.text_projection.state_dict()),
         "logit_scale": model.logit_scale.detach().reshape(1),
         **prefixed("motion_head.", model.motion_head.state_dict()),
+        **prefixed("attribute_head.", model.attribute_head.state_dict()),
     }
     path = save_stage_weights(config.weights_out, STAGE, tensors, summary)
     log.note(f"wrote {path} and {path.with_suffix('.json').name}")

@@ -69,6 +69,8 @@ describe('the web playground in a browser', () => {
   let page: Page;
   let succeededId = '';
   let cancelledId = '';
+  /** a video submitted through the API to keep the key-frame worker busy */
+  let blockerId = '';
 
   /** Phone width: nothing on the page is wider than the screen. */
   const expectFitsPhone = async () => expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
@@ -221,29 +223,57 @@ describe('the web playground in a browser', () => {
     await screenshot('04-succeeded');
   }, 480_000);
 
-  it('cancels a running video from its page', async () => {
+  it('shows a waiting video\'s place in the queue, then cancels it from its page once it runs', async () => {
+    // the one key-frame worker is kept busy, so the page's video waits first in its queue
+    blockerId = await submitThroughApi({ prompt: 'a blue square moving up', num_inference_steps: 200 });
+    for (let tries = 0; (await statusThroughApi(blockerId)) !== 'running'; tries++) {
+      expect(tries, 'the blocking video never started').toBeLessThan(600);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
     cancelledId = await submitFromForm({ prompt: 'a green triangle moving left', steps: '60' });
+    await page.locator('[data-status="queued"]').waitFor();
+    const queueLine = page.locator('[data-queue-position="1"]');
+    await queueLine.waitFor();
+    expect(await queueLine.textContent()).toContain('Position 1 in the keyframe queue');
+    await screenshot('05-queued');
+
+    await cancelThroughApi(blockerId);
     await page.locator('[data-stage="keyframe"][data-state="running"]:not([data-step="0"])').waitFor({ timeout: 120_000 });
+    expect(await queueLine.count()).toBe(0);
     await page.getByRole('button', { name: 'Cancel video' }).click();
     await page.locator('[data-status="cancelled"]').waitFor();
     expect(await page.locator('[data-stage="keyframe"]').getAttribute('data-state')).toBe('cancelled');
     expect(await page.getByRole('button', { name: 'Cancel video' }).count()).toBe(0);
-    await screenshot('05-cancelled');
+    await screenshot('06-cancelled');
   }, 180_000);
 
-  /** Adds `count` videos through the API and cancels each at once: history entries that cost no generation. */
+  const authorization = () => ({ Authorization: stack.authorization });
+
+  async function submitThroughApi(body: Record<string, unknown>): Promise<string> {
+    const response = await fetch(`${stack.apiUrl}/v1/videos`, {
+      method: 'POST',
+      headers: { ...authorization(), 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(response.status).toBe(202);
+    return ((await response.json()) as { id: string }).id;
+  }
+
+  async function cancelThroughApi(id: string): Promise<void> {
+    expect((await fetch(`${stack.apiUrl}/v1/videos/${id}`, { method: 'DELETE', headers: authorization() })).status).toBe(202);
+  }
+
+  async function statusThroughApi(id: string): Promise<string> {
+    const response = await fetch(`${stack.apiUrl}/v1/videos/${id}`, { headers: authorization() });
+    return ((await response.json()) as { status: string }).status;
+  }
+
+  /** Adds `count` videos through the API and cancels each at once: history entries that cost no generation. Newest first. */
   async function addCancelledVideos(count: number): Promise<string[]> {
-    const authorization = { Authorization: stack.authorization };
     const ids: string[] = [];
     for (let index = 0; index < count; index++) {
-      const response = await fetch(`${stack.apiUrl}/v1/videos`, {
-        method: 'POST',
-        headers: { ...authorization, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ prompt: `filler ${index}`, num_inference_steps: 60 }),
-      });
-      expect(response.status).toBe(202);
-      const { id } = (await response.json()) as { id: string };
-      expect((await fetch(`${stack.apiUrl}/v1/videos/${id}`, { method: 'DELETE', headers: authorization })).status).toBe(202);
+      const id = await submitThroughApi({ prompt: `filler ${index}`, num_inference_steps: 60 });
+      await cancelThroughApi(id);
       ids.push(id);
     }
     return ids.reverse();
@@ -251,21 +281,21 @@ describe('the web playground in a browser', () => {
 
   const shownIds = () => page.locator('.history-list li').evaluateAll((items) => items.map((item) => item.getAttribute('data-video-id')));
 
-  it('lists both videos in the history, newest first, a page at a time, filters by status, and reopens a video', async () => {
+  it('lists the videos in the history, newest first, a page at a time, filters by status, and reopens a video', async () => {
     await page.getByRole('link', { name: 'History' }).click();
     await page.locator('.history-list li').first().waitFor();
-    expect(await shownIds()).toEqual([cancelledId, succeededId]);
+    expect(await shownIds()).toEqual([cancelledId, blockerId, succeededId]);
     await expectFitsPhone();
-    await screenshot('06-history');
+    await screenshot('07-history');
 
-    // eleven videos: the page of ten ends with the cancelled one, the next page holds the first video
+    // twelve videos: the page of ten ends with the one cancelled on its page, the next page holds the two before it
     const newer = await addCancelledVideos(9);
     await page.getByRole('button', { name: 'Refresh' }).click();
     await page.locator(`.history-list li[data-video-id="${newer[0]}"]`).waitFor();
     expect(await shownIds()).toEqual([...newer, cancelledId]);
     await page.getByRole('button', { name: 'Older' }).click();
     await page.locator(`.history-list li[data-video-id="${succeededId}"]`).waitFor();
-    expect(await shownIds()).toEqual([succeededId]);
+    expect(await shownIds()).toEqual([blockerId, succeededId]);
     expect(await page.getByRole('button', { name: 'Older' }).isDisabled()).toBe(true);
     await page.getByRole('button', { name: 'Newer' }).click();
     await page.locator(`.history-list li[data-video-id="${cancelledId}"]`).waitFor();
@@ -277,7 +307,7 @@ describe('the web playground in a browser', () => {
     await page.getByLabel('Status').selectOption('cancelled');
     await page.locator(`.history-list li[data-video-id="${cancelledId}"]`).waitFor();
     expect(await page.locator('.history-list li').evaluateAll((items) => items.map((item) => item.getAttribute('data-status')))).toEqual(Array(10).fill('cancelled'));
-    await screenshot('07-history-cancelled');
+    await screenshot('08-history-cancelled');
 
     await page.getByLabel('Status').selectOption('succeeded');
     await page.getByRole('link', { name: FAST_FORM.prompt }).click();

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiError } from './api-error';
 import { PlaygroundApi } from './playground-api';
-import { videoEventStream } from './video-event-stream';
+import { videoEventStream, type VideoStreamItem } from './video-event-stream';
 
 /** An SSE message as the API writes it (apps/api/src/videos/event-stream.ts). */
 function message(sequence: number, event: Record<string, unknown>): string {
@@ -38,19 +38,21 @@ async function serve(handlers: ((request: IncomingMessage, write: (text: string)
   return { api: new PlaygroundApi(`http://127.0.0.1:${(server!.address() as AddressInfo).port}`, 'key-1'), requests, closed };
 }
 
-async function collect(stream: AsyncIterable<{ sequence: number }>): Promise<number[]> {
-  const sequences: number[] = [];
-  for await (const event of stream) sequences.push(event.sequence);
-  return sequences;
+/** Each item as its sequence number, or `queue <position>` for a queue update. */
+async function collect(stream: AsyncIterable<VideoStreamItem>): Promise<(number | string)[]> {
+  const items: (number | string)[] = [];
+  for await (const item of stream) items.push(item.kind === 'event' ? item.event.sequence : `queue ${item.update.queue.position}`);
+  return items;
 }
 
 describe('videoEventStream', () => {
-  it('resumes a dropped stream with Last-Event-ID, skips events it does not know, and closes the connection after the final status', async () => {
+  it('resumes a dropped stream with Last-Event-ID (a queue update has none), skips events it does not know, and closes the connection after the final status', async () => {
     const { api, requests, closed } = await serve([
       (_request, write) => {
         write('retry: 10\n\n');
         write(message(1, { type: 'stage.started', stage: 'keyframe', attempt: 1 }));
-        write('event: queue\ndata: {"position":1}\n\n');
+        write(`event: queue\ndata: ${JSON.stringify({ video_id: 'vid_1', at: '2026-01-01T00:00:00.000Z', queue: { stage: 'keyframe', position: 2, estimated_start_at: null } })}\n\n`);
+        write('event: something-newer\ndata: {}\n\n');
         write(message(2, { type: 'progress', stage: 'keyframe', step: 1, total_steps: 2, stage_progress: 0.5, progress: 0.1 }));
         return { end: true };
       },
@@ -62,7 +64,7 @@ describe('videoEventStream', () => {
     ]);
     const disconnects: string[] = [];
     const sequences = await collect(videoEventStream(api, 'vid_1', new AbortController().signal, (reason) => disconnects.push(reason.message)));
-    expect(sequences).toEqual([1, 2, 3]);
+    expect(sequences).toEqual([1, 'queue 2', 2, 3]);
     // the client closed the connection the server left open (otherwise this waits until the test times out)
     await Promise.all(closed);
     expect(requests.map((request) => request.headers['last-event-id'])).toEqual([undefined, '2-0']);

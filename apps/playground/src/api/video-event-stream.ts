@@ -1,4 +1,10 @@
-import { type VideoResource, type VideoStreamEvent, videoStreamEventSchema } from '@magicvideo/shared/http-schemas';
+import {
+  type VideoQueueEvent,
+  videoQueueEventSchema,
+  type VideoResource,
+  type VideoStreamEvent,
+  videoStreamEventSchema,
+} from '@magicvideo/shared/http-schemas';
 import { ApiError, apiErrorOf } from './api-error';
 import type { PlaygroundApi } from './playground-api';
 import { SseParser } from './sse-parser';
@@ -8,13 +14,16 @@ const DEFAULT_RECONNECT_MS = 3_000;
 /** The SSE `event:` names of the video's stored events; any other (a newer server's) is skipped, as EventSource skips events no one listens to. */
 const STORED_EVENT_TYPES: ReadonlySet<string> = new Set(videoStreamEventSchema.shape.event.options.map((option) => option.shape.type.value));
 
+/** What the stream carries: the video's stored events, and its place in the queue while it waits (not stored, no id). */
+export type VideoStreamItem = { kind: 'event'; event: VideoStreamEvent } | { kind: 'queue'; update: VideoQueueEvent };
+
 /** A status event that ends the video's stream: the server closes it after one. */
 export function isFinalEvent(event: VideoStreamEvent): boolean {
   return event.event.type === 'status' && TERMINAL.has(event.event.status);
 }
 
 /**
- * The events of GET /v1/videos/{id}/events, read with fetch so the request carries the
+ * The events of GET /v1/videos/{id}/events (stored events and queue updates), read with fetch so the request carries the
  * Authorization header (EventSource cannot). As EventSource does, a dropped or refused connection
  * (a network error, the stream ending early) is resumed with Last-Event-ID after the server's
  * `retry:`, telling `onDisconnect` why; an error answer of the API (401, 404) is thrown as its
@@ -25,7 +34,7 @@ export async function* videoEventStream(
   videoId: string,
   signal: AbortSignal,
   onDisconnect: (reason: Error) => void = () => undefined,
-): AsyncGenerator<VideoStreamEvent> {
+): AsyncGenerator<VideoStreamItem> {
   const parser = new SseParser();
   let lastEventId = '';
   while (!signal.aborted) {
@@ -62,9 +71,13 @@ export async function* videoEventStream(
         }
         for (const message of parser.push(chunk.value)) {
           lastEventId = message.id;
+          if (message.event === 'queue') {
+            yield { kind: 'queue', update: videoQueueEventSchema.parse(JSON.parse(message.data)) };
+            continue;
+          }
           if (!STORED_EVENT_TYPES.has(message.event)) continue;
           const event = videoStreamEventSchema.parse(JSON.parse(message.data));
-          yield event;
+          yield { kind: 'event', event };
           if (isFinalEvent(event)) return;
         }
       }

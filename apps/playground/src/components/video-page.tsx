@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { type ApiError, asApiError } from '../api/api-error';
 import type { PlaygroundApi } from '../api/playground-api';
 import { isFinalEvent, videoEventStream } from '../api/video-event-stream';
-import { applyStreamEvent } from '../video/apply-stream-event';
+import { applyQueueUpdate, applyStreamEvent } from '../video/apply-stream-event';
 import { ErrorMessage } from './error-message';
 import { RequestParameters } from './request-parameters';
 import { formatSeconds, StageTimeline } from './stage-timeline';
@@ -54,8 +54,13 @@ export function VideoPage({ api, id, onError }: { api: PlaygroundApi; id: string
       const first = await read();
       if (FINISHED.has(first.status)) return;
       const onDisconnect = (reason: Error) => setDisconnected(reason.message);
-      for await (const event of videoEventStream(api, id, controller.signal, onDisconnect)) {
+      for await (const item of videoEventStream(api, id, controller.signal, onDisconnect)) {
         setDisconnected(null);
+        if (item.kind === 'queue') {
+          setVideo((current) => (current === null ? current : applyQueueUpdate(current, item.update)));
+          continue;
+        }
+        const { event } = item;
         setVideo((current) => (current === null ? current : applyStreamEvent(current, event)));
         const boundary = event.event.type === 'stage.started' || event.event.type === 'stage.completed' || isFinalEvent(event);
         if (boundary || (!hasPreview && Date.now() - lastRead > PREVIEW_RECHECK_MS)) await read();
@@ -100,6 +105,12 @@ export function VideoPage({ api, id, onError }: { api: PlaygroundApi; id: string
             · {Math.round(video.progress * 100)}% ·{' '}
             {video.started_at === null ? 'not started' : `elapsed ${formatSeconds((video.finished_at === null ? nowMs : Date.parse(video.finished_at)) - Date.parse(video.started_at))}`}
           </p>
+          {video.status === 'queued' && video.queue !== null && (
+            <p class="queue-line" data-queue-position={video.queue.position}>
+              Position {video.queue.position} in the {video.queue.stage} queue
+              {video.queue.estimated_start_at !== null && <> · expected to start around {new Date(video.queue.estimated_start_at).toLocaleTimeString()}</>}
+            </p>
+          )}
           {disconnected !== null && running && (
             <p class="notice" role="status">
               Live updates interrupted ({disconnected}); reconnecting…

@@ -1,6 +1,6 @@
 import type { StageSummary, VideoResource, VideoStreamEvent } from '@magicvideo/shared/http-schemas';
 import { describe, expect, it } from 'vitest';
-import { applyStreamEvent, stageElapsedMs } from './apply-stream-event';
+import { applyQueueUpdate, applyStreamEvent, stageElapsedMs } from './apply-stream-event';
 
 const pending: StageSummary = {
   state: 'pending',
@@ -21,6 +21,7 @@ const queued = {
   status: 'queued',
   stage: null,
   progress: 0,
+  queue: { stage: 'keyframe', position: 3, estimated_start_at: null },
   stages: { keyframe: { ...pending, queued_at: '2026-01-01T00:00:00.000Z' }, decode: pending },
   started_at: null,
   finished_at: null,
@@ -60,6 +61,18 @@ describe('applyStreamEvent', () => {
     const error = { code: 'InitNotDecodable', message: 'not an image', stage: 'keyframe' as const };
     const video = applyStreamEvent(queued, event('2026-01-01T00:00:02.000Z', { type: 'status', status: 'failed', stage: 'keyframe', error }));
     expect(video.error).toEqual(error);
+  });
+});
+
+describe('applyQueueUpdate', () => {
+  it('moves a queued video to its new place, and drops the place once a stage starts', () => {
+    const update = { video_id: 'vid_1', at: '2026-01-01T00:00:01.000Z', queue: { stage: 'keyframe' as const, position: 1, estimated_start_at: '2026-01-01T00:00:03.000Z' } };
+    const moved = applyQueueUpdate(queued, update);
+    expect(moved.queue).toEqual(update.queue);
+    const started = applyStreamEvent(moved, event('2026-01-01T00:00:02.000Z', { type: 'stage.started', stage: 'keyframe', attempt: 1 }));
+    expect(started.queue).toBeNull();
+    // a late update cannot put a running video back in the queue
+    expect(applyQueueUpdate(started, update).queue).toBeNull();
   });
 });
 

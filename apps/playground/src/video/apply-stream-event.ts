@@ -1,4 +1,4 @@
-import type { StageSummary, VideoResource, VideoStreamEvent } from '@magicvideo/shared/http-schemas';
+import type { StageSummary, VideoQueueEvent, VideoResource, VideoStreamEvent } from '@magicvideo/shared/http-schemas';
 
 type StageName = NonNullable<VideoResource['stage']>;
 
@@ -47,6 +47,7 @@ export function applyStreamEvent(video: VideoResource, item: VideoStreamEvent): 
         })),
         status: video.status === 'queued' ? 'running' : video.status,
         stage: event.stage,
+        queue: null,
         started_at: video.started_at ?? at,
         updated_at: at,
       };
@@ -78,6 +79,11 @@ export function applyStreamEvent(video: VideoResource, item: VideoStreamEvent): 
       };
     }
   }
+}
+
+/** A queued video's new place in its queue (the SSE `queue` event); ignored once the video has left the queue. */
+export function applyQueueUpdate(video: VideoResource, update: VideoQueueEvent): VideoResource {
+  return video.status === 'queued' ? { ...video, queue: update.queue } : video;
 }
 
 /** A failed or cancelled video's running stage ends in that state; stages that never ran stay pending. */

@@ -18,7 +18,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['apps/*/src/**/*.ts', 'apps/*/test/**/*.ts', 'libs/*/src/**/*.ts', 'libs/*/test/**/*.ts'],
+    files: ['apps/*/src/**/*.{ts,tsx}', 'apps/*/test/**/*.ts', 'libs/*/src/**/*.ts', 'libs/*/test/**/*.ts'],
     plugins: { '@nx': nx },
     rules: {
       // DESIGN.md §2, the "may import" column, as Nx tags.
@@ -49,7 +49,27 @@ export default tseslint.config(
               onlyDependOnLibsWithTags: ['scope:shared', 'scope:diffusion'],
               bannedExternalImports: [...queuesAndStorage, ...nestPackages],
             },
+            {
+              sourceTag: 'scope:playground',
+              onlyDependOnLibsWithTags: ['scope:shared'],
+              bannedExternalImports: [...runtime, ...queuesAndStorage, ...nestPackages],
+            },
             { sourceTag: 'lang:python', onlyDependOnLibsWithTags: [] },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The page is a browser bundle: it imports the API's schemas, not libs/shared's index (Redis, S3, Node).
+    files: ['apps/playground/src/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: '@magicvideo/shared', message: 'import the API schemas from @magicvideo/shared/http-schemas' },
+            { name: '@magicvideo/shared/testing', message: 'the test harness is for tests only' },
           ],
         },
       ],

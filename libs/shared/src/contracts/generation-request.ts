@@ -1,4 +1,3 @@
-import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import { SAMPLER_NAMES, type ModelFolderManifest, type SamplerName } from '../model-folder/manifest';
 
@@ -18,9 +17,6 @@ export const REQUEST_LIMITS = {
   /** seeds are integers in [0, 2^53) (docs/noise.md, "Key") */
   seed: { min: 0, max: Number.MAX_SAFE_INTEGER },
 } as const;
-
-/** Random seeds drawn for requests without one: small enough to type back in. */
-const RANDOM_SEED_LIMIT = 2 ** 32;
 
 const between = (min: number, max: number) => `must be between ${min} and ${max}`;
 const stepCount = z
@@ -109,9 +105,11 @@ export function parseGenerationRequest(input: unknown): z.output<typeof generati
   return parsed.data;
 }
 
-/** A seed from the OS's CSPRNG, for requests that name none. */
+/** A seed from the OS's CSPRNG, for requests that name none: below 2³², small enough to type back in. */
 export function randomSeed(): number {
-  return randomInt(0, RANDOM_SEED_LIMIT);
+  // Web Crypto (Node ≥ 19 and browsers, so the playground bundle needs no node:crypto): one
+  // uniform 32-bit draw
+  return globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!;
 }
 
 /** Interpolation and SR stage steps when neither request nor manifest names them. */

@@ -3,6 +3,7 @@
 // writes them as JSON to ROUTE_LIST_FILE once the app is ready, so the spec needs no route list.
 import { subscribe } from 'node:diagnostics_channel';
 import { writeFileSync } from 'node:fs';
+import process from 'node:process';
 
 const target = process.env.ROUTE_LIST_FILE;
 if (target === undefined) throw new Error('route-recorder-access: ROUTE_LIST_FILE is not set');

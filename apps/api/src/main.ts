@@ -29,6 +29,7 @@ import {
   STAGE_NAMES,
   type StageName,
   VideoStore,
+  VideoSweeper,
 } from '@magicvideo/shared';
 import { mountQueueBoard } from './admin/queue-board';
 import { AppModule } from './app.module';
@@ -90,7 +91,22 @@ async function main(): Promise<void> {
       attempts: config.stageAttempts,
       backoffMs: config.stageBackoffMs,
       webhooks: { keys: config.webhooks.keys, policy: config.webhooks.policy, progressIntervalMs: config.webhooks.progressIntervalMs },
+      jobPolicy: config.jobPolicy,
+      retention: config.retention,
     });
+    // Workers sweep too; this keeps deadlines and retention enforced while no worker runs (KEDA at zero).
+    const sweeper = new VideoSweeper({
+      store,
+      redis,
+      prefix: config.queuePrefix,
+      queues,
+      s3,
+      bucket: config.s3.bucket,
+      retention: config.retention,
+      logger,
+      intervalMs: config.retention.sweepIntervalMs,
+    }).start();
+    shutdown.register('video sweeper', () => sweeper.close());
     // Registered after the queues, so closed before them: no delivery is added to a closed queue.
     const webhookDelivery = await startWebhookDelivery({ config, redis, store, artifacts, queue: webhooksQueue, logger });
     shutdown.register('webhook delivery', () => webhookDelivery.close());

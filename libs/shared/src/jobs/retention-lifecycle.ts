@@ -5,7 +5,10 @@ import {
   S3ServiceException,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { RETENTION_TAG } from '../contracts/artifact-retention';
 import type { RetentionPeriods } from './video-retention';
+
+export { RETENTION_TAG };
 
 /**
  * The bucket's lifecycle rules for retention (issue 15): the sweeper deletes on time, these rules
@@ -14,7 +17,6 @@ import type { RetentionPeriods } from './video-retention';
  * select objects by the tag each artifact is written with (`magicvideo-retention`).
  */
 
-export const RETENTION_TAG = 'magicvideo-retention';
 const RULE_ID_PREFIX = 'magicvideo-';
 const DAY_SECONDS = 86_400;
 

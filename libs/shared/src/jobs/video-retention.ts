@@ -15,16 +15,7 @@ export interface RetentionPeriods {
   resultSeconds: number;
 }
 
-export const INTERMEDIATE_ARTIFACTS: readonly ArtifactName[] = ['text', 'keyframes', 'interp', 'frames', 'srFrames', 'init'];
-/** the results, and the request (the prompt is the user's data; the record keeps what the API shows) */
-export const RESULT_ARTIFACTS: readonly ArtifactName[] = ['preview', 'videoMp4', 'videoWebm', 'videoGif', 'request'];
-
-/** The retention class each artifact is tagged with for the bucket's lifecycle rules; job.json has none (it stays). */
-export function retentionClassOf(artifact: ArtifactName): 'intermediate' | 'result' | undefined {
-  if (INTERMEDIATE_ARTIFACTS.includes(artifact)) return 'intermediate';
-  if (RESULT_ARTIFACTS.includes(artifact)) return 'result';
-  return undefined;
-}
+export { INTERMEDIATE_ARTIFACTS, RESULT_ARTIFACTS, retentionClassOf } from '../contracts/artifact-retention';
 
 export class RetentionDeleteFailed extends Error {
   readonly code = 'RetentionDeleteFailed';

@@ -48,4 +48,13 @@ describe('queue depth metrics (real Redis, read at scrape time)', () => {
     expect(text).toContain('magicvideo_queue_jobs{queue="decode",state="prioritized"} 1');
     await empty.drain(true);
   });
+
+  it('ages the oldest waiting job among prioritised ones too (stage jobs all carry a priority)', async () => {
+    await empty.add('urgent-new', {}, { priority: 1, timestamp: now + 60_000 });
+    await empty.add('routine-old', {}, { priority: 5, timestamp: now + 30_000 });
+    const text = await register.metrics();
+    // the clock reads now + 90 s: the routine job, second in priority order, is the oldest (60 s)
+    expect(text).toContain('magicvideo_queue_oldest_waiting_seconds{queue="decode"} 60');
+    await empty.drain(true);
+  });
 });

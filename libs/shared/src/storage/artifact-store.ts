@@ -5,6 +5,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { z } from 'zod';
 import { ARTIFACT_FILES, artifactKey, type ArtifactName } from '../contracts/artifact-keys';
+import { retentionTagging } from '../contracts/artifact-retention';
 import { TRANSIENT_NETWORK_ERROR_CODES } from '../network/network-error-codes';
 
 /** A video's artifact that is not in the bucket (never written, or deleted). */
@@ -90,9 +91,9 @@ export class ArtifactStore {
   async putBytes(videoId: string, artifact: ArtifactName, bytes: Uint8Array, contentType: string): Promise<string> {
     const key = this.key(videoId, artifact);
     if (bytes.byteLength < this.multipartThresholdBytes) {
-      await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentType: contentType, ContentLength: bytes.byteLength }));
+      await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentType: contentType, ContentLength: bytes.byteLength, Tagging: retentionTagging(artifact) }));
     } else {
-      await this.upload(key, bytes, contentType);
+      await this.upload(key, bytes, contentType, artifact);
     }
     this.observer?.written(artifact, bytes.byteLength);
     return key;
@@ -105,10 +106,17 @@ export class ArtifactStore {
     if (size < this.multipartThresholdBytes) {
       // A single PUT needs its length up front for a stream body.
       await this.s3.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: createReadStream(path), ContentType: contentType, ContentLength: size }),
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: createReadStream(path),
+          ContentType: contentType,
+          ContentLength: size,
+          Tagging: retentionTagging(artifact),
+        }),
       );
     } else {
-      await this.upload(key, createReadStream(path), contentType);
+      await this.upload(key, createReadStream(path), contentType, artifact);
     }
     this.observer?.written(artifact, size);
     return key;
@@ -163,10 +171,11 @@ export class ArtifactStore {
     return { url, expiresAt: new Date(signedAt + expiresInSeconds * 1000).toISOString() };
   }
 
-  private async upload(key: string, body: Uint8Array | NodeJS.ReadableStream, contentType: string): Promise<void> {
+  private async upload(key: string, body: Uint8Array | NodeJS.ReadableStream, contentType: string, artifact: ArtifactName): Promise<void> {
     const upload = new Upload({
       client: this.s3,
-      params: { Bucket: this.bucket, Key: key, Body: body as Uint8Array, ContentType: contentType },
+      // Tagging goes with CreateMultipartUpload (or the single PUT), so the object is tagged from the start.
+      params: { Bucket: this.bucket, Key: key, Body: body as Uint8Array, ContentType: contentType, Tagging: retentionTagging(artifact) },
       partSize: this.partSizeBytes,
       queueSize: UPLOAD_QUEUE_SIZE,
       leavePartsOnError: false,

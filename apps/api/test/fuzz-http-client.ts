@@ -21,7 +21,9 @@ export function send(
   timeoutMs = 15_000,
 ): Promise<FuzzAnswer> {
   return new Promise((resolve, reject) => {
-    const outgoing = httpRequest(`${baseUrl}${request.path}`, { method: request.method, headers: request.headers, agent });
+    // host, port and path apart: a URL string would be normalised first (`/v1/videos/../..` sent as `/`)
+    const { hostname, port } = new URL(baseUrl);
+    const outgoing = httpRequest({ hostname, port, path: request.path, method: request.method, headers: request.headers, agent });
     const timer = setTimeout(() => {
       outgoing.destroy();
       reject(new Error(`no answer within ${timeoutMs} ms to ${request.method} ${request.path}`));

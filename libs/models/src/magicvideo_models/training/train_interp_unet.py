@@ -83,6 +83,10 @@ class InterpTrainingConfig:
     steps: int = 500
     batch_size: int = 16
     lr: float = 2e-4
+    # conv_in's neighbour channels start at zero (InterpUNet.from_keyframe) and grow by about lr per
+    # step under Adam: at 1× a 550-step run left them at 5% of the noise channels' norm, so the model
+    # barely read its neighbours (sampled middle frames 24.6 dB, below linear blending's 32.9 dB)
+    conv_in_lr_multiplier: float = 20.0
     warmup_steps: int = 50
     weight_decay: float = 0.01
     grad_clip: float = 1.0
@@ -227,10 +231,16 @@ def train(config: InterpTrainingConfig, stop: StopRequest | None = None) -> dict
         model = initial_model(config, model_set)
     model = model.to(device)
     ema = ema_copy(model)
-    decay = [p for p in model.parameters() if p.ndim >= 2]
-    no_decay = [p for p in model.parameters() if p.ndim < 2]
+    conv_in = [p for n, p in model.named_parameters() if ".conv_in." in f".{n}"]
+    others = [p for n, p in model.named_parameters() if ".conv_in." not in f".{n}"]
+    decay = [p for p in others if p.ndim >= 2]
+    no_decay = [p for p in others if p.ndim < 2]
     optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        [
+            {"params": decay, "weight_decay": config.weight_decay, "lr_scale": 1.0},
+            {"params": no_decay, "weight_decay": 0.0, "lr_scale": 1.0},
+            {"params": conv_in, "weight_decay": 0.0, "lr_scale": config.conv_in_lr_multiplier},
+        ],
         lr=config.lr,
     )
     if checkpoint.is_file():
@@ -292,7 +302,7 @@ def train(config: InterpTrainingConfig, stop: StopRequest | None = None) -> dict
         )
         lr = rewarmed_learning_rate(lr, step, warm_start_step, config.warmup_steps)
         for group in optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group["lr_scale"]
         clips = training_clips(config.data_seed, step, config.batch_size)
         pairs = step_rng(config.seed, step, PAIR_CHOICE).integers(KEYFRAME_COUNT - 1, size=len(clips))
         batch = pair_batch(encoders, clips, pairs.tolist())

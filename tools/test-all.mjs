@@ -23,7 +23,8 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const files = existsSync(resultsDir) ? readdirSync(resultsDir) : [];
-for (const file of files) {
+// only the runners' reports: suites also leave artifacts here (screenshots, reliability figures)
+for (const file of files.filter((name) => name.endsWith('.json') || name.endsWith('.xml'))) {
   const text = readFileSync(path.join(resultsDir, file), 'utf8');
   if (file.endsWith('.json')) {
     const report = JSON.parse(text);

@@ -97,7 +97,7 @@ describe('POST /v1/videos and GET /v1/videos/{id}', () => {
       inputs: { request: artifactKey(accepted.id, 'request') },
       last: false,
     });
-    expect(keyframeJob?.opts).toMatchObject({ failParentOnFailure: true, attempts: 3 });
+    expect(keyframeJob?.opts).toMatchObject({ failParentOnFailure: true, attempts: 6 });
     const srJob = await api.queues.sr.getJob(stageJobId(accepted.id, 'sr'));
     expect(await srJob?.getState()).toBe('waiting-children');
     expect(srJob?.data).toMatchObject({ stage: 'sr', last: true, inputs: { frames: artifactKey(accepted.id, 'frames') } });

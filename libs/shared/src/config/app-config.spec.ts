@@ -30,7 +30,7 @@ describe('readApiConfig', () => {
       bodyLimitBytes: 1_048_576,
       uploadLimitBytes: 20_971_520,
       presignExpirySeconds: 3600,
-      stageAttempts: 3,
+      stageAttempts: 6,
       stageBackoffMs: 2000,
       idempotencyTtlSeconds: 86_400,
       adminApiKey: undefined,

@@ -77,7 +77,7 @@ const apiVariables = {
     `a positive integer of seconds, at most ${MAX_PRESIGN_EXPIRY_SECONDS}`,
     z.coerce.number().int().positive().max(MAX_PRESIGN_EXPIRY_SECONDS).default(3600),
   ),
-  STAGE_ATTEMPTS: envVariable('a positive integer (tries per stage, the first included)', positiveInt(3)),
+  STAGE_ATTEMPTS: envVariable('a positive integer (tries per stage, the first included)', positiveInt(6)),
   STAGE_BACKOFF_MS: envVariable('a positive integer of milliseconds (first retry delay, doubling)', positiveInt(2000)),
   IDEMPOTENCY_TTL_SECONDS: envVariable('a positive integer of seconds', positiveInt(86_400)),
   // Webhooks (issue 6; docs/webhooks.md). WEBHOOK_SECRETS is parsed by readWebhookKeys, with the keys file's webhook fields.

@@ -7,7 +7,7 @@
 #       ORT_EXECUTION_PROVIDER=cuda.
 #       docker build --target gpu -t magicvideo:gpu .
 # Both run as the non-root user magicvideo (uid 10001) and carry the shipped tiny model folder
-# at /app/models/magicvideo-tiny (MODELS_DIR's default); mount another folder and point
+# at /app/models/magicvideo-shapes (MODELS_DIR's default); mount another folder and point
 # MODELS_DIR at it for a bigger model set, or add it as a layer (docs/deploy.md).
 
 ARG NODE_IMAGE=node:24-bookworm-slim
@@ -55,9 +55,9 @@ COPY --from=deps-gpu /app/node_modules node_modules
 COPY --from=build /src/dist dist
 COPY package.json ./
 COPY deploy/docker/healthcheck.mjs deploy/docker/healthcheck.mjs
-COPY assets/models/magicvideo-tiny models/magicvideo-tiny
+COPY assets/models/magicvideo-shapes models/magicvideo-shapes
 ENV NODE_ENV=production \
-    MODELS_DIR=/app/models/magicvideo-tiny \
+    MODELS_DIR=/app/models/magicvideo-shapes \
     ORT_EXECUTION_PROVIDER=cuda \
     NVIDIA_VISIBLE_DEVICES=all \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility
@@ -76,9 +76,9 @@ COPY --from=deps-cpu /app/node_modules node_modules
 COPY --from=build /src/dist dist
 COPY package.json ./
 COPY deploy/docker/healthcheck.mjs deploy/docker/healthcheck.mjs
-COPY assets/models/magicvideo-tiny models/magicvideo-tiny
+COPY assets/models/magicvideo-shapes models/magicvideo-shapes
 ENV NODE_ENV=production \
-    MODELS_DIR=/app/models/magicvideo-tiny \
+    MODELS_DIR=/app/models/magicvideo-shapes \
     ORT_EXECUTION_PROVIDER=cpu
 USER 10001:10001
 EXPOSE 3000 8081

@@ -187,7 +187,7 @@ describe.each(Object.entries(KUSTOMIZATIONS))('kubernetes manifests: %s (%s)', (
       for (const container of containersOf(deployment)) {
         const config = readWorkerConfig(environmentOf(container));
         expect(isValidQueuePrefix(config.queuePrefix)).toBe(true);
-        expect(config.modelsDir).toBe(gpu ? '/models/magicvideo-base' : '/app/models/magicvideo-tiny');
+        expect(config.modelsDir).toBe(gpu ? '/models/magicvideo-base' : '/app/models/magicvideo-shapes');
         expect(config.ortExecutionProvider).toBe(gpu ? 'cuda' : 'cpu');
       }
     }

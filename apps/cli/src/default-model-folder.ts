@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
  * the package root (never the working directory). The one place to name it, so a newly trained
  * folder replaces it here.
  */
-export const DEFAULT_MODEL_FOLDER = 'assets/models/magicvideo-tiny';
+export const DEFAULT_MODEL_FOLDER = 'assets/models/magicvideo-shapes';
 
 /** The package whose root holds the shipped model folders. */
 const PACKAGE_NAME = 'magicvideo';

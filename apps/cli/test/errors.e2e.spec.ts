@@ -78,7 +78,7 @@ describe('magicvideo models', () => {
     const run = await runMagicvideo(['models', 'validate']);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/magicvideo-tiny: valid \(7 models/);
+    expect(run.stdout).toMatch(/magicvideo-shapes: valid \(7 models/);
   });
 
   it('describes each model with its tensors as the session sees them', async () => {

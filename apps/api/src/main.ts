@@ -36,6 +36,7 @@ import { AppModule } from './app.module';
 import { registerDocs } from './docs/register-docs';
 import { ErrorEnvelopeFilter } from './errors/error-envelope.filter';
 import { registerHttpRequestMetrics } from './metrics/http-request-metrics';
+import { refuseDotSegments } from './errors/refuse-dot-segments';
 import { MeteredVideoService } from './metrics/metered-video-service';
 import { readModelManifest } from './model-manifest';
 import { PinoNestLogger } from './pino-nest-logger';
@@ -135,6 +136,7 @@ async function main(): Promise<void> {
     app.useGlobalFilters(new ErrorEnvelopeFilter(logger));
     const fastify = app.getHttpAdapter().getInstance();
     registerHttpRequestMetrics(fastify);
+    refuseDotSegments(fastify);
     if (config.adminApiKey === undefined) logger.info('ADMIN_API_KEY unset: no queue UI at /admin/queues');
     else await mountQueueBoard(fastify, { queues: observedQueues, adminKey: config.adminApiKey });
     await registerDocs(app, buildOpenApiDocument({ version: API_VERSION, uploadLimitBytes: config.uploadLimitBytes }));

@@ -7,12 +7,12 @@ import { REPO_ROOT } from './support/repo-root';
 
 /**
  * The GPU image's setting (ORT_EXECUTION_PROVIDER=cuda) with the real onnxruntime-node and the
- * shipped tiny folder. Where the CUDA provider's libraries or a GPU are missing (this repo's
+ * shipped folder. Where the CUDA provider's libraries or a GPU are missing (this repo's
  * npm install skips them; any CPU machine), every model must still load, on cpu, each after a
  * warning that names cuda's failure; where CUDA works, the sessions are on cuda.
  */
 
-const TINY_MODELS_DIR = join(REPO_ROOT, 'assets/models/magicvideo-tiny');
+const SHIPPED_MODELS_DIR = join(REPO_ROOT, 'assets/models/magicvideo-shapes');
 
 describe('a worker configured for cuda', () => {
   it('loads every model it opens, and says so whenever one falls back to cpu', async () => {
@@ -24,7 +24,7 @@ describe('a worker configured for cuda', () => {
       },
     });
     const logger = createLogger({ service: 'worker-decode', level: 'info', nodeEnv: 'production', destination });
-    const config = readWorkerConfig({ REDIS_URL: 'redis://localhost:6379', S3_BUCKET: 'magicvideo', MODELS_DIR: TINY_MODELS_DIR, ORT_EXECUTION_PROVIDER: 'cuda', ORT_INTRA_OP_THREADS: '1' });
+    const config = readWorkerConfig({ REDIS_URL: 'redis://localhost:6379', S3_BUCKET: 'magicvideo', MODELS_DIR: SHIPPED_MODELS_DIR, ORT_EXECUTION_PROVIDER: 'cuda', ORT_INTRA_OP_THREADS: '1' });
     const folder = await openModelFolder(config.modelsDir, workerSessionOptions(config, logger));
     try {
       await folder.runner('vae_decoder');

@@ -9,7 +9,7 @@ import { type DistributedStack, REPO_ROOT } from '@magicvideo/shared/testing';
  * terminal status, list what a video wrote to S3, and leave the figures for docs/reliability.md.
  */
 
-export const MODELS_DIR = 'assets/models/magicvideo-tiny';
+export const MODELS_DIR = 'assets/models/magicvideo-shapes';
 /** Steps kept small: the suite runs on 2 CPU cores; the tiny model makes 64² key frames, 256² after SR. */
 export const FAST = { num_inference_steps: 3, interp_num_inference_steps: 2, sr_num_inference_steps: 2 };
 /** A short lock, so a killed worker's stage is handed on within seconds. */

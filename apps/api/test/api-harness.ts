@@ -16,7 +16,7 @@ import { findFreePort, startAppProcess, startTestServices, type AppProcess, type
  * the artifact store and the stage queues, all on the test's own prefix and bucket.
  */
 
-export const MODELS_DIR = 'assets/models/magicvideo-tiny';
+export const MODELS_DIR = 'assets/models/magicvideo-shapes';
 
 /** One API key per test owner, so each test has its own videos and its own rate-limit bucket. */
 export const OWNERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy'] as const;

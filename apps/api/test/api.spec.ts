@@ -1,7 +1,7 @@
 import { type AppUnderTest, startAppProcess, startAppUnderTest, startTestServices, waitForHttpStatus } from '@magicvideo/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const MODELS_DIR = 'assets/models/magicvideo-tiny';
+const MODELS_DIR = 'assets/models/magicvideo-shapes';
 
 describe('api process', () => {
   it('exits non-zero naming REDIS_URL when it is not a Redis URL', async () => {

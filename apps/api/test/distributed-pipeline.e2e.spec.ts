@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * the machine stays usable; the tiny model makes 64² key frames, 256² after SR).
  */
 
-const MODELS_DIR = 'assets/models/magicvideo-tiny';
+const MODELS_DIR = 'assets/models/magicvideo-shapes';
 const FAST = { num_inference_steps: 3, interp_num_inference_steps: 2, sr_num_inference_steps: 2 };
 
 interface VideoView {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * through every stage, deadlines, Prefer: wait, retry of a failed SR stage, and retention.
  */
 
-const MODELS_DIR = 'assets/models/magicvideo-tiny';
+const MODELS_DIR = 'assets/models/magicvideo-shapes';
 const FAST = { num_inference_steps: 3, interp_num_inference_steps: 2, sr_num_inference_steps: 2 };
 const NO_INTERP = { ...FAST, interpolate: false };
 

@@ -17,7 +17,7 @@ import { z } from 'zod';
  * series with a finite value. A panel that queries a metric nobody exports fails here.
  */
 
-const MODELS_DIR = 'assets/models/magicvideo-tiny';
+const MODELS_DIR = 'assets/models/magicvideo-shapes';
 const FAST = { num_inference_steps: 2, interp_num_inference_steps: 1, sr_num_inference_steps: 1 };
 const DASHBOARD = 'deploy/grafana/dashboards/magicvideo.json';
 const DATASOURCE = 'deploy/grafana/provisioning/datasources/prometheus.yml';

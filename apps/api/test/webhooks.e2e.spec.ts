@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * in sequence order, ending with a video.succeeded whose presigned URL serves the MP4.
  */
 
-const MODELS_DIR = 'assets/models/magicvideo-tiny';
+const MODELS_DIR = 'assets/models/magicvideo-shapes';
 const FAST = { num_inference_steps: 2, interp_num_inference_steps: 1, sr_num_inference_steps: 1 };
 const secret = `whsec_${randomBytes(32).toString('base64')}`;
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, runMagicvideo } from './run-magicvideo';
 
-const SHIPPED = join(REPO_ROOT, 'assets/models/magicvideo-tiny');
+const SHIPPED = join(REPO_ROOT, 'assets/models/magicvideo-shapes');
 
 let work: string;
 beforeAll(async () => {

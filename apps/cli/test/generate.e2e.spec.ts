@@ -6,7 +6,7 @@ import { readSafetensorsFile } from '@magicvideo/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMagicvideo, type CliRun } from './run-magicvideo';
 
-// The shipped tiny folder: 16 key frames at 64×64, 4 latent channels at 8×8, ×4 interpolation
+// The shipped folder (the tiny config): 16 key frames at 64×64, 4 latent channels at 8×8, ×4 interpolation
 // (61 frames), ×4 SR (256×256), FPS condition default 8. Few steps keep each run to seconds.
 const FAST = ['--steps', '2', '--interp-steps', '1', '--sr-steps', '1'];
 const PROMPT = 'a red circle moving right';

@@ -24,7 +24,7 @@ import { recordShownStages, type ShownStage } from './stage-recorder';
  * Screenshots go to test-results/playground/.
  */
 
-const MODELS_DIR = 'assets/models/magicvideo-tiny';
+const MODELS_DIR = 'assets/models/magicvideo-shapes';
 const SCREENSHOTS = path.join(REPO_ROOT, 'test-results/playground');
 /** A phone's viewport: the page must work at this width. */
 const PHONE = { width: 390, height: 844 };

@@ -6,7 +6,7 @@ import { decodeSafetensors, encodeSafetensors } from '@magicvideo/shared';
 import { type AppUnderTest, startAppProcess, startAppUnderTest, waitForHttpStatus } from '@magicvideo/shared/testing';
 import type { Job, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type StageWorkerHarness, startStageWorkerHarness, TINY_MODELS_DIR } from '@magicvideo/shared/testing';
+import { type StageWorkerHarness, startStageWorkerHarness, SHIPPED_MODELS_DIR } from '@magicvideo/shared/testing';
 
 async function failureOf(job: Job, events: QueueEvents): Promise<string> {
   try {
@@ -35,7 +35,7 @@ async function videoFrames(bytes: Uint8Array, ffmpegPath: string) {
 
 describe('worker-decode process', () => {
   it('exits non-zero naming REDIS_URL when it is not a Redis URL', async () => {
-    const app = startAppProcess('apps/worker-decode', { REDIS_URL: 'notaurl', S3_BUCKET: 'magicvideo', MODELS_DIR: TINY_MODELS_DIR });
+    const app = startAppProcess('apps/worker-decode', { REDIS_URL: 'notaurl', S3_BUCKET: 'magicvideo', MODELS_DIR: SHIPPED_MODELS_DIR });
     expect((await app.exited).code).not.toBe(0);
     expect(app.stderr()).toContain('REDIS_URL: expected a redis:// or rediss:// URL, got "notaurl"');
   });
@@ -56,7 +56,7 @@ describe('worker-decode process', () => {
     let worker: AppUnderTest;
 
     beforeAll(async () => {
-      worker = await startAppUnderTest('apps/worker-decode', 'HEALTH_PORT', { SHUTDOWN_GRACE_MS: '5000', MODELS_DIR: TINY_MODELS_DIR });
+      worker = await startAppUnderTest('apps/worker-decode', 'HEALTH_PORT', { SHUTDOWN_GRACE_MS: '5000', MODELS_DIR: SHIPPED_MODELS_DIR });
     });
 
     afterAll(async () => {

@@ -2,7 +2,7 @@ import { encodeText, generateKeyframes, openModelFolder } from '@magicvideo/diff
 import { ArtifactNotFound, decodeSafetensors, type StageJobProgress } from '@magicvideo/shared';
 import { type Job, type QueueEvents, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type StageWorkerHarness, type StageWorkerProcess, startStageWorkerHarness, TINY_MODELS_DIR } from '@magicvideo/shared/testing';
+import { type StageWorkerHarness, type StageWorkerProcess, startStageWorkerHarness, SHIPPED_MODELS_DIR } from '@magicvideo/shared/testing';
 
 /** Resolves with the first progress event of the job that `accept` takes. */
 function progressOf(events: QueueEvents, jobId: string, accept: (progress: StageJobProgress) => boolean): Promise<StageJobProgress> {
@@ -66,7 +66,7 @@ describe('worker-keyframe', () => {
       expect(keyframes.metadata).toEqual({ fps: String(params.fps) });
 
       // The distributed stage and the in-process pipeline call the same functions: same bytes.
-      const folder = await openModelFolder(TINY_MODELS_DIR, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
+      const folder = await openModelFolder(SHIPPED_MODELS_DIR, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
       try {
         const local = await encodeText(folder, { prompt: params.prompt, negativePrompt: params.negativePrompt });
         const latents = await generateKeyframes(folder, local, {

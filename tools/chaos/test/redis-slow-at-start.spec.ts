@@ -30,7 +30,7 @@ describe('API start while Redis answers late', () => {
       REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
       PORT: String(port),
       NODE_ENV: 'test',
-      MODELS_DIR: 'assets/models/magicvideo-tiny',
+      MODELS_DIR: 'assets/models/magicvideo-shapes',
       API_KEYS: 'chaos:chaos-key',
     });
     const exitedEarly = app.exited.then((exit) => {

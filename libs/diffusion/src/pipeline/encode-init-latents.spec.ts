@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openModelFolder, type ModelFolder } from '../sessions/model-folder';
-import { TINY_MODEL_FOLDER } from '../sessions/tiny-model-folder.fixture';
+import { SHIPPED_MODEL_FOLDER } from '../sessions/shipped-model-folder.fixture';
 import { StageCancelled } from '../stages/stage-cancelled';
 import type { RgbFrames } from '../video/frames';
 import { encodeInitLatents, framesAtSize, uniformFrameIndices } from './encode-init-latents';
@@ -38,10 +38,10 @@ describe('framesAtSize', () => {
   });
 });
 
-describe('encodeInitLatents on the tiny folder', () => {
+describe('encodeInitLatents on the shipped folder', () => {
   let folder: ModelFolder;
   beforeAll(async () => {
-    folder = await openModelFolder(TINY_MODEL_FOLDER, { executionProviders: ['cpu'], intraOpNumThreads: 2 });
+    folder = await openModelFolder(SHIPPED_MODEL_FOLDER, { executionProviders: ['cpu'], intraOpNumThreads: 2 });
   });
   afterAll(async () => {
     await folder.close();

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openModelFolder, type ModelFolder } from '../sessions/model-folder';
-import { TINY_MODEL_FOLDER } from '../sessions/tiny-model-folder.fixture';
+import { SHIPPED_MODEL_FOLDER } from '../sessions/shipped-model-folder.fixture';
 import { StageCancelled } from '../stages/stage-cancelled';
 import type { StageProgress } from '../stages/stage-context';
 import { resolveFfmpegPath } from '../video/ffmpeg-path';
@@ -16,7 +16,7 @@ let ffmpegPath: string;
 let work: string;
 
 beforeAll(async () => {
-  folder = await openModelFolder(TINY_MODEL_FOLDER, { executionProviders: ['cpu'], intraOpNumThreads: 2 });
+  folder = await openModelFolder(SHIPPED_MODEL_FOLDER, { executionProviders: ['cpu'], intraOpNumThreads: 2 });
   ffmpegPath = await resolveFfmpegPath();
   work = await mkdtemp(join(tmpdir(), 'run-pipeline-'));
 });

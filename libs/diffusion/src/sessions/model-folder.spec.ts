@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ModelContractViolation } from '../model-folder/validate-model-folder';
 import { ModelUnavailable, openModelFolder, type ModelFolder, type SessionLogger } from './model-folder';
-import { TINY_MODEL_FOLDER } from './tiny-model-folder.fixture';
+import { SHIPPED_MODEL_FOLDER } from './shipped-model-folder.fixture';
 
 const cpu = { executionProviders: ['cpu' as const], intraOpNumThreads: 1 };
 
-describe('openModelFolder on the tiny folder', () => {
+describe('openModelFolder on the shipped folder', () => {
   let folder: ModelFolder;
   beforeAll(async () => {
-    folder = await openModelFolder(TINY_MODEL_FOLDER, cpu);
+    folder = await openModelFolder(SHIPPED_MODEL_FOLDER, cpu);
   });
   afterAll(async () => folder.close());
 
@@ -48,17 +48,17 @@ describe('openModelFolder on broken folders', () => {
   });
   afterAll(async () => rm(dir, { recursive: true, force: true }));
 
-  /** The tiny folder's subfolders linked in, `links` mapping a subfolder name to the tiny one it points at. */
+  /** The shipped folder's subfolders linked in, `links` mapping a subfolder name to the shipped one it points at. */
   async function linkFolder(manifest: unknown, links: Record<string, string>): Promise<void> {
     await writeFile(
       join(dir, 'model_index.json'),
       typeof manifest === 'string' ? manifest : JSON.stringify(manifest),
     );
     for (const [name, target] of Object.entries(links))
-      await symlink(join(TINY_MODEL_FOLDER, target), join(dir, name));
+      await symlink(join(SHIPPED_MODEL_FOLDER, target), join(dir, name));
   }
-  const tinyManifest = async (): Promise<Record<string, unknown>> =>
-    JSON.parse(await readFile(join(TINY_MODEL_FOLDER, 'model_index.json'), 'utf8')) as Record<
+  const shippedManifest = async (): Promise<Record<string, unknown>> =>
+    JSON.parse(await readFile(join(SHIPPED_MODEL_FOLDER, 'model_index.json'), 'utf8')) as Record<
       string,
       unknown
     >;
@@ -75,7 +75,7 @@ describe('openModelFolder on broken folders', () => {
 
   it('names a listed model file that is missing', async () => {
     await linkFolder(
-      await tinyManifest(),
+      await shippedManifest(),
       sameNames([
         'tokenizer',
         'text_encoder',
@@ -95,7 +95,7 @@ describe('openModelFolder on broken folders', () => {
     expect((await violationOf(openModelFolder(dir, cpu))).message).toMatch(
       /model_index\.json: not valid JSON/,
     );
-    await writeFile(join(dir, 'model_index.json'), JSON.stringify({ ...(await tinyManifest()), frames: 1 }));
+    await writeFile(join(dir, 'model_index.json'), JSON.stringify({ ...(await shippedManifest()), frames: 1 }));
     const error = await violationOf(openModelFolder(dir, cpu));
     expect(error.violations.map((v) => v.file)).toEqual(['model_index.json']);
     expect(error.message).toMatch(/frames/);
@@ -103,7 +103,7 @@ describe('openModelFolder on broken folders', () => {
 
   it("names the file and tensor when a model's session breaks the contract", async () => {
     // image_encoder/ holds the VAE encoder: its inputs are not the image encoder's
-    await linkFolder(await tinyManifest(), {
+    await linkFolder(await shippedManifest(), {
       ...sameNames([
         'tokenizer',
         'text_encoder',
@@ -125,7 +125,7 @@ describe('openModelFolder on broken folders', () => {
   });
 
   it('refuses a model the manifest does not list, and every model after close', async () => {
-    const manifest = await tinyManifest();
+    const manifest = await shippedManifest();
     const models = manifest['models'] as Record<string, string>;
     delete models['sr_unet'];
     await linkFolder(
@@ -149,7 +149,7 @@ describe('openModelFolder on broken folders', () => {
 
   it('falls back from cuda to cpu with a warning when cuda cannot create a session', async () => {
     await linkFolder(
-      await tinyManifest(),
+      await shippedManifest(),
       sameNames([
         'tokenizer',
         'text_encoder',

@@ -3,7 +3,7 @@ import { openModelFolder, type ModelFolder } from './model-folder';
 import { ModelFeedMismatch, OnnxModelRunner, type RunnableSession } from './model-runner';
 import type { TypedFeed } from './session-thread';
 import { float32ToFloat16 } from './tensor-dtypes';
-import { TINY_MODEL_FOLDER } from './tiny-model-folder.fixture';
+import { SHIPPED_MODEL_FOLDER } from './shipped-model-folder.fixture';
 
 /** A session declaring float16 activations and an int64 timestep; records what it was fed. */
 function halfPrecisionSession(fed: Record<string, TypedFeed>[]): RunnableSession {
@@ -58,10 +58,10 @@ describe('OnnxModelRunner', () => {
   });
 });
 
-describe('a U-Net run on the tiny folder', () => {
+describe('a U-Net run on the shipped folder', () => {
   let folder: ModelFolder;
   beforeAll(async () => {
-    folder = await openModelFolder(TINY_MODEL_FOLDER, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
+    folder = await openModelFolder(SHIPPED_MODEL_FOLDER, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
   });
   afterAll(async () => folder.close());
 

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openModelFolder, type ModelFolder } from './model-folder';
 import { SessionThread } from './session-thread';
-import { TINY_MODEL_FOLDER } from './tiny-model-folder.fixture';
+import { SHIPPED_MODEL_FOLDER } from './shipped-model-folder.fixture';
 
 describe('the minRunMs test knob (a simulated slow model call)', () => {
   const minRunMs = 400;
   let folder: ModelFolder;
   beforeAll(async () => {
-    folder = await openModelFolder(TINY_MODEL_FOLDER, { executionProviders: ['cpu'], intraOpNumThreads: 1, minRunMs });
+    folder = await openModelFolder(SHIPPED_MODEL_FOLDER, { executionProviders: ['cpu'], intraOpNumThreads: 1, minRunMs });
   });
   afterAll(async () => folder.close());
 

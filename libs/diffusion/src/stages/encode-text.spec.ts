@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openModelFolder, type ModelFolder } from '../sessions/model-folder';
-import { TINY_MODEL_FOLDER } from '../sessions/tiny-model-folder.fixture';
+import { SHIPPED_MODEL_FOLDER } from '../sessions/shipped-model-folder.fixture';
 import { encodeText } from './encode-text';
 import {
   readKeyframeParityFixture,
@@ -13,7 +13,7 @@ import type { StageProgress } from './stage-context';
 let folder: ModelFolder;
 let fixture: KeyframeParityFixture;
 beforeAll(async () => {
-  folder = await openModelFolder(TINY_MODEL_FOLDER, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
+  folder = await openModelFolder(SHIPPED_MODEL_FOLDER, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
   fixture = await readKeyframeParityFixture();
 });
 afterAll(async () => folder.close());

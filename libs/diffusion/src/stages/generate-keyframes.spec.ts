@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openModelFolder, type ModelFolder } from '../sessions/model-folder';
-import { TINY_MODEL_FOLDER } from '../sessions/tiny-model-folder.fixture';
+import { SHIPPED_MODEL_FOLDER } from '../sessions/shipped-model-folder.fixture';
 import { generateKeyframes, img2imgStartIndex, type KeyframeText } from './generate-keyframes';
 import {
   modelFolderDigest,
@@ -15,7 +15,7 @@ let folder: ModelFolder;
 let fixture: KeyframeParityFixture;
 let text: KeyframeText;
 beforeAll(async () => {
-  folder = await openModelFolder(TINY_MODEL_FOLDER, { executionProviders: ['cpu'] });
+  folder = await openModelFolder(SHIPPED_MODEL_FOLDER, { executionProviders: ['cpu'] });
   fixture = await readKeyframeParityFixture();
   text = { cond: fixture.tensors['text.cond']!, uncond: fixture.tensors['text.uncond']! };
 });
@@ -23,10 +23,10 @@ afterAll(async () => folder.close());
 
 describe('generateKeyframes against the Python reference sampler', () => {
   it('samples from the model folder the fixture was written from', async () => {
-    const digest = await modelFolderDigest(TINY_MODEL_FOLDER, fixture.digested_files);
+    const digest = await modelFolderDigest(SHIPPED_MODEL_FOLDER, fixture.digested_files);
     expect(
       digest,
-      `the tiny folder changed since the parity fixture was written; refresh it: ${fixture.refresh}`,
+      `the shipped model folder changed since the parity fixture was written; refresh it: ${fixture.refresh}`,
     ).toBe(fixture.folder_sha256);
   });
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededGaussian } from '../noise/seeded-noise';
 import { openModelFolder, type ModelFolder } from '../sessions/model-folder';
 import type { FloatTensor } from '../sessions/tensor-dtypes';
-import { TINY_MODEL_FOLDER } from '../sessions/tiny-model-folder.fixture';
+import { SHIPPED_MODEL_FOLDER } from '../sessions/shipped-model-folder.fixture';
 import type { RgbFrames } from '../video/frames';
 import { decode } from './decode';
 import {
@@ -125,14 +125,14 @@ describe('pixelValuesFromRgbFrames', () => {
   });
 });
 
-describe('interpolate (tiny model folder)', () => {
+describe('interpolate (the shipped model folder)', () => {
   let folder: ModelFolder;
   let keyframeLatents: FloatTensor;
   let decodedKeyframes: RgbFrames;
   const options = { seed: 7, steps: 2, sampler: 'ddim' as const };
 
   beforeAll(async () => {
-    folder = await openModelFolder(TINY_MODEL_FOLDER, { executionProviders: ['cpu'], intraOpNumThreads: 2 });
+    folder = await openModelFolder(SHIPPED_MODEL_FOLDER, { executionProviders: ['cpu'], intraOpNumThreads: 2 });
     const { latent_channels: channels, frames, sample_size: size, vae_scale_factor: scale } = folder.manifest;
     const dims = [1, channels, frames, size.height / scale, size.width / scale];
     keyframeLatents = {

@@ -11,7 +11,7 @@ import { openModelFolder, type ModelFolder } from '../sessions/model-folder';
 import { OnnxModelRunner, type ModelRunner } from '../sessions/model-runner';
 import { SessionThread } from '../sessions/session-thread';
 import type { FloatTensor } from '../sessions/tensor-dtypes';
-import { TINY_MODEL_FOLDER } from '../sessions/tiny-model-folder.fixture';
+import { SHIPPED_MODEL_FOLDER } from '../sessions/shipped-model-folder.fixture';
 import { resizePlanes, rgbFramesToSignedFloat, type RgbFrames } from '../video/frames';
 import { StageCancelled } from './stage-cancelled';
 import type { StageProgress } from './stage-context';
@@ -25,7 +25,7 @@ import {
 
 /**
  * A small SR U-Net (receptive field 123 pixels) and its manifest keys, written by
- * libs/models' sr_tiling_fixture.py: the shipped tiny model's field is wider than any frame a
+ * libs/models' sr_tiling_fixture.py: the shipped model's field is wider than any frame a
  * test can afford to tile.
  */
 const SR_TILING_FIXTURE = fileURLToPath(new URL('../../test/fixtures/sr-tiling', import.meta.url));
@@ -122,7 +122,7 @@ describe('superResolve', () => {
   const options = { seed: 11, steps: 2, sampler: 'ddim' as const, noiseLevel: 20 };
 
   beforeAll(async () => {
-    folder = await openModelFolder(TINY_MODEL_FOLDER, { executionProviders: ['cpu'], intraOpNumThreads: 2 });
+    folder = await openModelFolder(SHIPPED_MODEL_FOLDER, { executionProviders: ['cpu'], intraOpNumThreads: 2 });
   });
   afterAll(async () => {
     await folder?.close();
@@ -264,15 +264,15 @@ describe('superResolve tiled with the receptive field as halo', () => {
   const options = { seed: 3, steps: 2, sampler: 'ddim' as const, noiseLevel: 20 };
 
   beforeAll(async () => {
-    const tiny = await openModelFolder(TINY_MODEL_FOLDER, { executionProviders: ['cpu'], intraOpNumThreads: 2 });
-    await tiny.close(); // only its manifest is used: the fixture's keys replace its SR ones
+    const shipped = await openModelFolder(SHIPPED_MODEL_FOLDER, { executionProviders: ['cpu'], intraOpNumThreads: 2 });
+    await shipped.close(); // only its manifest is used: the fixture's keys replace its SR ones
     const facts = JSON.parse(await readFile(join(SR_TILING_FIXTURE, 'model_index.json'), 'utf8'));
     const manifest = manifestSchema.parse({
-      ...tiny.manifest,
+      ...shipped.manifest,
       sr_scale: facts.sr_scale,
       super_resolution: facts.super_resolution,
-      schedulers: { ...tiny.manifest.schedulers, sr_unet: facts.schedulers.sr_unet },
-      models: { ...tiny.manifest.models, sr_unet: facts.models.sr_unet },
+      schedulers: { ...shipped.manifest.schedulers, sr_unet: facts.schedulers.sr_unet },
+      models: { ...shipped.manifest.models, sr_unet: facts.models.sr_unet },
     });
     thread = new SessionThread();
     const session = await thread.createSession(join(SR_TILING_FIXTURE, facts.models.sr_unet), {
@@ -282,7 +282,7 @@ describe('superResolve tiled with the receptive field as halo', () => {
     const contract = parseModelFolderContract(modelFolderContractJson);
     const violations = checkSessionAgainstContract(contract, 'sr_unet', session.inputMetadata, session.outputMetadata);
     expect(violations).toEqual([]);
-    fixture = withSrRunner(tiny, new OnnxModelRunner('sr_unet', facts.models.sr_unet, session), manifest);
+    fixture = withSrRunner(shipped, new OnnxModelRunner('sr_unet', facts.models.sr_unet, session), manifest);
   });
   afterAll(async () => {
     await thread?.close();

@@ -6,6 +6,8 @@
     validate DIR                               check a folder against the model-folder contract
     inflate SD_FOLDER --out FILE               a Stable Diffusion 1.x U-Net -> key-frame U-Net weights
     flops-table                                the paper's latent-vs-pixel cost claim, measured
+    fixtures                                   rewrite the committed test fixtures computed from
+                                               the shipped folder's weights (after re-exporting it)
 
 A mistake in the command line (a missing folder, an unknown config) prints one line naming it
 and exits with 2; a folder that breaks the contract exits with 1 after listing every violation.
@@ -93,6 +95,13 @@ def _parser() -> argparse.ArgumentParser:
         "--configs", nargs="+", default=["tiny", "base"], help="configs to compare (default: tiny base)"
     )
     flops.set_defaults(run=_flops_table)
+
+    fixtures = commands.add_parser(
+        "fixtures",
+        help="rewrite the committed test fixtures computed from the shipped folder's weights "
+        "(the key-frame parity vectors); run after re-exporting assets/models/magicvideo-shapes",
+    )
+    fixtures.set_defaults(run=_fixtures)
     return parser
 
 
@@ -185,6 +194,16 @@ def _flops_table(args: argparse.Namespace) -> int:
     comparisons = [latent_vs_pixel_flops(config) for config in configs]
     print(format_latent_vs_pixel(comparisons))
     print(explain_latent_vs_pixel())
+    return EXIT_OK
+
+
+def _fixtures(_args: argparse.Namespace) -> int:
+    from . import parity_vectors
+
+    models, out = parity_vectors.SHIPPED_FOLDER, parity_vectors.FIXTURE_DIR
+    validate_model_folder(models).raise_if_invalid()
+    parity_vectors.write_vectors(models, out)
+    print(f"wrote {out} from {models} (sha256 {parity_vectors.folder_digest(models)[:12]}…)")
     return EXIT_OK
 
 

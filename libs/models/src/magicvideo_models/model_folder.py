@@ -1,14 +1,15 @@
 """Write a model folder (DESIGN.md §5): tokenizer, seven ONNX models and model_index.json.
 
-`export_model_folder("tiny", seed=0, out_dir)` is how `assets/models/magicvideo-tiny/` was made:
-every model randomly initialised from the seed, exported and checked against PyTorch
+`export_model_folder("tiny", seed=0, out_dir)` makes a `tiny` folder with every model randomly
+initialised from the seed (the tests' throwaway folders), exported and checked against PyTorch
 (onnx_export.py), the manifest written from the ModelSetConfig, and the folder validated
 against the contract before it is called done. Same config and seed → byte-identical files.
 
 With `weights_dir` (training/trained_weights.py: each stage's final safetensors and JSON), the
 models some stage trained carry its weights and the rest keep their seeded random
 initialisation; the manifest's `training` section says which are which, and a trained VAE's
-measured latent scaling factor replaces the config's.
+measured latent scaling factor replaces the config's. That is how `assets/models/magicvideo-shapes/`
+is made (its README.md has the command).
 """
 
 from __future__ import annotations

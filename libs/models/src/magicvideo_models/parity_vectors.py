@@ -13,9 +13,9 @@ diffusers' own), the init latents noised with ``scheduler.add_noise`` and the SD
 stream, then the same guided steps as ``sampling.sample``, step noise indexed by the scheduler's
 step index.
 
-Refresh the fixture after re-exporting the folder:
-``python -m magicvideo_models.parity_vectors --models assets/models/magicvideo-tiny
---out libs/diffusion/test/fixtures/keyframe-parity``
+The committed fixture is written from the shipped folder (``assets/models/magicvideo-shapes``);
+after re-exporting it, ``npm run fixtures:models`` (``python -m magicvideo_models fixtures``)
+rewrites it. This module's own command line writes vectors of any folder to any place.
 """
 
 from __future__ import annotations
@@ -46,6 +46,9 @@ from magicvideo_models.sampling import (
     sample,
 )
 
+REPO_ROOT = Path(__file__).resolve().parents[4]
+SHIPPED_FOLDER = REPO_ROOT / "assets" / "models" / "magicvideo-shapes"
+FIXTURE_DIR = REPO_ROOT / "libs" / "diffusion" / "test" / "fixtures" / "keyframe-parity"
 FIXTURE_TENSORS = "keyframe-parity.safetensors"
 FIXTURE_CASES = "cases.json"
 # The files whose bytes decide the vectors; the TypeScript spec hashes the same list to tell a
@@ -56,10 +59,8 @@ DIGESTED_FILES = (
     "text_encoder/model.onnx",
     "unet/model.onnx",
 )
-REFRESH_COMMAND = (
-    "python -m magicvideo_models.parity_vectors --models assets/models/magicvideo-tiny "
-    "--out libs/diffusion/test/fixtures/keyframe-parity"
-)
+# Rewrites the committed fixture from the shipped folder (the models CLI's `fixtures` command).
+REFRESH_COMMAND = "npm run fixtures:models"
 
 
 @dataclass(frozen=True)
@@ -266,9 +267,14 @@ def write_vectors(models: Path, out: Path, cases: Sequence[ParityCase] = PARITY_
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--models", type=Path, required=True, help="model folder (model_index.json and ONNX files)"
+        "--models",
+        type=Path,
+        default=SHIPPED_FOLDER,
+        help="model folder (model_index.json and ONNX files; default: the shipped folder)",
     )
-    parser.add_argument("--out", type=Path, required=True, help="fixture folder to write")
+    parser.add_argument(
+        "--out", type=Path, default=FIXTURE_DIR, help="fixture folder to write (default: the committed one)"
+    )
     args = parser.parse_args(argv)
     write_vectors(args.models, args.out)
 

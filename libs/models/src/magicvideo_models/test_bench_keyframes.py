@@ -7,13 +7,16 @@ import pytest
 
 from magicvideo_models import bench_keyframes
 from magicvideo_models.matmul_model import INPUT_NAME, matmul_flops, matmul_model
+from magicvideo_models.model_folder import export_model_folder
 from magicvideo_models.parity_vectors import PARITY_PROMPT, ParityCase, build_vectors
 
-TINY_FOLDER = Path(__file__).resolve().parents[4] / "assets" / "models" / "magicvideo-tiny"
+SHIPPED_FOLDER = Path(__file__).resolve().parents[4] / "assets" / "models" / "magicvideo-shapes"
 
 
 def test_one_step_on_tiny_prints_a_setup_and_a_run_record(capsys: pytest.CaptureFixture[str]) -> None:
-    bench_keyframes.main(["--models", str(TINY_FOLDER), "--steps", "1", "--threads", "1", "--repeats", "1"])
+    bench_keyframes.main(
+        ["--models", str(SHIPPED_FOLDER), "--steps", "1", "--threads", "1", "--repeats", "1"]
+    )
     setup, run = (json.loads(line) for line in capsys.readouterr().out.splitlines())
 
     assert setup["kind"] == "setup"
@@ -32,11 +35,12 @@ def test_one_step_on_tiny_prints_a_setup_and_a_run_record(capsys: pytest.Capture
     assert len(run["latents_head"]) == bench_keyframes.LATENTS_HEAD
 
 
-def test_pytorch_samples_what_the_folders_onnx_models_sample() -> None:
-    # Same weights (seed 0, float16-rounded), tokenizer, noise and sampler as the exported folder:
-    # the PyTorch run must land on the ONNX reference sampler's latents, or the timing compares
-    # two different computations.
-    bench = bench_keyframes.KeyframeBench(TINY_FOLDER, weights_seed=0)
+def test_pytorch_samples_what_the_folders_onnx_models_sample(tmp_path: Path) -> None:
+    # Same weights (seed 0, float16-rounded), tokenizer, noise and sampler as a folder exported
+    # from seed 0: the PyTorch run must land on the ONNX reference sampler's latents, or the
+    # timing compares two different computations.
+    folder = export_model_folder("tiny", seed=0, out_dir=tmp_path, compare_with_pytorch=False).folder
+    bench = bench_keyframes.KeyframeBench(folder, weights_seed=0)
     request = bench_keyframes.KeyframeRequest(
         prompt="a red circle moving right",
         negative_prompt="blurry",
@@ -51,7 +55,7 @@ def test_pytorch_samples_what_the_folders_onnx_models_sample() -> None:
         PARITY_PROMPT.negative_prompt,
         PARITY_PROMPT.seed,
     )
-    tensors, _ = build_vectors(TINY_FOLDER, (ParityCase("ddim", "ddim", 2, 7.5),))
+    tensors, _ = build_vectors(folder, (ParityCase("ddim", "ddim", 2, 7.5),))
     onnx_latents = tensors["latents.ddim"].ravel()
     run = bench.run(request)
     head = np.array(run.latents_head)

@@ -1,3 +1,5 @@
+import json
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -6,7 +8,12 @@ from magicvideo_models.noise import NoisePurpose, seeded_gaussian_tensor, stream
 from magicvideo_models.parity_vectors import (
     DIGESTED_FILES,
     FIXTURE_CASES,
+    FIXTURE_DIR,
     FIXTURE_TENSORS,
+    PARITY_CASES,
+    PARITY_PROMPT,
+    REFRESH_COMMAND,
+    SHIPPED_FOLDER,
     ParityCase,
     folder_digest,
     sdedit_sample,
@@ -14,7 +21,6 @@ from magicvideo_models.parity_vectors import (
 )
 from magicvideo_models.sampling import make_scheduler
 
-TINY_FOLDER = Path(__file__).resolve().parents[4] / "assets" / "models" / "magicvideo-tiny"
 SCHEDULER_CONFIG = {
     "num_train_timesteps": 1000,
     "beta_start": 0.00085,
@@ -30,8 +36,8 @@ SCHEDULER_CONFIG = {
 
 def test_parity_command_writes_the_same_bytes_twice(tmp_path: Path) -> None:
     cases = (ParityCase("ddpm", "ddpm", 2, 7.5), ParityCase("sdedit-euler", "euler", 2, 7.5, strength=0.5))
-    write_vectors(TINY_FOLDER, tmp_path / "first", cases)
-    write_vectors(TINY_FOLDER, tmp_path / "second", cases)
+    write_vectors(SHIPPED_FOLDER, tmp_path / "first", cases)
+    write_vectors(SHIPPED_FOLDER, tmp_path / "second", cases)
     for name in (FIXTURE_TENSORS, FIXTURE_CASES):
         assert (tmp_path / "first" / name).read_bytes() == (tmp_path / "second" / name).read_bytes()
 
@@ -73,3 +79,15 @@ def test_folder_digest_changes_with_any_digested_file(tmp_path: Path) -> None:
     before = folder_digest(tmp_path)
     (tmp_path / "unet" / "model.onnx").write_bytes(b"re-exported")
     assert folder_digest(tmp_path) != before
+
+
+def test_the_committed_fixture_is_the_fixtures_command_output_for_the_shipped_folder() -> None:
+    # `npm run fixtures:models` writes this description; a re-exported folder or changed cases
+    # without a refresh leave it behind (the vectors themselves are checked by the runtime's spec
+    # and evaluation/test_onnx_pipeline.py)
+    committed = json.loads((FIXTURE_DIR / FIXTURE_CASES).read_text())
+    assert committed["refresh"] == REFRESH_COMMAND
+    stale = f"the fixture is stale; run {REFRESH_COMMAND}"
+    assert committed["folder_sha256"] == folder_digest(SHIPPED_FOLDER), stale
+    assert committed["prompt"] == asdict(PARITY_PROMPT)
+    assert committed["cases"] == [asdict(case) for case in PARITY_CASES]

@@ -7,7 +7,7 @@ import { REPO_ROOT } from '../testing/app-process';
 import { resolveCreateVideoRequest, resolvedRequestToHttp } from './video-request';
 
 // The shipped tiny model folder's manifest: it has interpolation, SR and the VAE encoder.
-const manifest = manifestSchema.parse(JSON.parse(await readFile(path.join(REPO_ROOT, 'assets/models/magicvideo-tiny/model_index.json'), 'utf8')));
+const manifest = manifestSchema.parse(JSON.parse(await readFile(path.join(REPO_ROOT, 'assets/models/magicvideo-shapes/model_index.json'), 'utf8')));
 const { sr_unet: _sr, ...withoutSrModels } = manifest.models;
 const withoutSr: ModelFolderManifest = { ...manifest, models: withoutSrModels };
 

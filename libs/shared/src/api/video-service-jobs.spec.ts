@@ -43,7 +43,7 @@ describe('VideoService: the job API of issue 15', () => {
     redis = new Redis(services.redis.url, { maxRetriesPerRequest: null });
     s3 = createS3Client({ ...services.s3, credentials: services.s3 });
     artifacts = new ArtifactStore(s3, services.s3.bucket);
-    const manifestJson = await readFile(path.join(REPO_ROOT, 'assets/models/magicvideo-tiny/model_index.json'), 'utf8');
+    const manifestJson = await readFile(path.join(REPO_ROOT, 'assets/models/magicvideo-shapes/model_index.json'), 'utf8');
     flowProducer = new FlowProducer({ connection: redis, prefix: services.queuePrefix });
     queues = Object.fromEntries(STAGE_NAMES.map((stage) => [stage, new Queue(stage, { connection: redis, prefix: services.queuePrefix })])) as Record<
       StageName,

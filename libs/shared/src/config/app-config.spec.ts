@@ -308,7 +308,7 @@ describe('readWorkerConfig', () => {
   it('requires MODELS_DIR, saying what to set', () => {
     const error = configErrorOf(() => readWorkerConfig(minimal));
     expect(error.issues.map((issue) => issue.variable)).toEqual(['MODELS_DIR']);
-    expect(error.message).toContain('MODELS_DIR: expected the model folder (for example assets/models/magicvideo-tiny), it is not set');
+    expect(error.message).toContain('MODELS_DIR: expected the model folder (for example assets/models/magicvideo-shapes), it is not set');
   });
 
   it('rejects a zero concurrency or lock duration and does not read PORT', () => {

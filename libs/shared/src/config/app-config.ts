@@ -104,7 +104,7 @@ const workerVariables = {
   ...commonVariables,
   HEALTH_PORT: envVariable('a TCP port (0-65535)', port(8081)),
   WORKER_CONCURRENCY: envVariable('a positive integer', positiveInt(1)),
-  MODELS_DIR: envVariable('the model folder (for example assets/models/magicvideo-tiny)', z.string().min(1)),
+  MODELS_DIR: envVariable('the model folder (for example assets/models/magicvideo-shapes)', z.string().min(1)),
   // Unset: the stage's own lock duration (runStageWorker's definition), and a stalled check as often.
   LOCK_DURATION_MS: envVariable('a positive integer of milliseconds (BullMQ lockDuration)', optionalPositiveInt),
   STALLED_INTERVAL_MS: envVariable('a positive integer of milliseconds (BullMQ stalledInterval)', optionalPositiveInt),

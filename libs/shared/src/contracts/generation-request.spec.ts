@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ModelFolderManifest } from '../model-folder/manifest';
 import { InvalidRequest, outputFrameRate, parseGenerationRequest, resolveGenerationRequest } from './generation-request';
 
-// The parts of a manifest the request reads (the shipped tiny folder's values).
+// The parts of a manifest the request reads (the shipped folder's values).
 const manifest = {
   interp_factor: 4,
   fps: { min: 2, max: 30, default: 8 },

@@ -7,7 +7,7 @@ import { resolvedRequestFixture } from './video-record.fixture';
 import { resolvedGenerationRequestSchema, stageJobDataSchema, stageJobId } from './stage-job';
 
 // The shipped model folder's manifest: what the API resolves requests against.
-const manifestPath = fileURLToPath(new URL('../../../../assets/models/magicvideo-tiny/model_index.json', import.meta.url));
+const manifestPath = fileURLToPath(new URL('../../../../assets/models/magicvideo-shapes/model_index.json', import.meta.url));
 let manifest: ModelFolderManifest;
 
 beforeAll(async () => {

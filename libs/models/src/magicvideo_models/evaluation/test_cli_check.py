@@ -16,7 +16,7 @@ from magicvideo_models.evaluation.cli_check import (
 )
 from magicvideo_models.evaluation.evaluate import python_generator
 from magicvideo_models.evaluation.onnx_pipeline import OnnxModelFolder, SamplingSettings
-from magicvideo_models.evaluation.test_onnx_pipeline import ROOT, TINY
+from magicvideo_models.evaluation.test_onnx_pipeline import ROOT, SHIPPED
 from magicvideo_models.shapes.grammar import parse_caption
 from magicvideo_models.shapes.heldout import is_heldout
 
@@ -37,7 +37,7 @@ def test_targets_are_8_and_7_of_10_scaled_up_to_the_seeds():
 
 def test_command_passes_only_the_flags_given():
     command = cli_command(
-        ROOT, "a red circle moving right", 4, TINY, Path("/tmp/x.mp4"), KEYFRAMES_ONLY, 12.0
+        ROOT, "a red circle moving right", 4, SHIPPED, Path("/tmp/x.mp4"), KEYFRAMES_ONLY, 12.0
     )
     text = " ".join(command)
     assert "generate a red circle moving right --seed 4" in text
@@ -46,9 +46,9 @@ def test_command_passes_only_the_flags_given():
 
 
 def test_cli_frames_equal_the_python_reference_pipeline():
-    frames = run_cli("a red circle moving right", 3, TINY, KEYFRAMES_ONLY, fps=12.0)
+    frames = run_cli("a red circle moving right", 3, SHIPPED, KEYFRAMES_ONLY, fps=12.0)
 
-    folder = OnnxModelFolder.open(TINY, threads=1)
+    folder = OnnxModelFolder.open(SHIPPED, threads=1)
     expected = python_generator(folder, SamplingSettings(steps=1).resolved(folder.manifest))(
         "a red circle moving right", 3, 12.0
     )
@@ -58,7 +58,7 @@ def test_cli_frames_equal_the_python_reference_pipeline():
 
 
 def test_check_judges_each_seed_and_reports_a_row_per_caption():
-    check = cli_check(SEEN_CAPTION, [0], TINY, KEYFRAMES_ONLY)
+    check = cli_check(SEEN_CAPTION, [0], SHIPPED, KEYFRAMES_ONLY)
     assert len(check.verdicts) == 1 and check.target == 1
     (row,) = cli_rows([check])
     assert row.value == check.matches and row.passed == (check.matches >= 1)

@@ -14,7 +14,7 @@ from magicvideo_models.evaluation.faithfulness import (
     scores,
 )
 from magicvideo_models.evaluation.onnx_pipeline import OnnxModelFolder, SamplingSettings
-from magicvideo_models.evaluation.test_onnx_pipeline import TINY
+from magicvideo_models.evaluation.test_onnx_pipeline import SHIPPED
 from magicvideo_models.shapes.clips import sample_clip
 from magicvideo_models.shapes.grammar import ShapeAttributes
 from magicvideo_models.shapes.heldout import is_heldout
@@ -49,8 +49,8 @@ def test_a_wrong_attribute_fails_all_three_but_keeps_the_others():
     assert (match.colour, match.shape, match.motion, match.all_three) == (False, True, True, False)
 
 
-def test_random_model_clips_are_judged_with_every_score_in_range():
-    folder = OnnxModelFolder.open(TINY, threads=1)
+def test_generated_clips_are_judged_with_every_score_in_range():
+    folder = OnnxModelFolder.open(SHIPPED, threads=1)
     settings = SamplingSettings(steps=1).resolved(folder.manifest)
 
     def generate(caption, seed, fps):

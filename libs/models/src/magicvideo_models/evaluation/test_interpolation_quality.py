@@ -10,7 +10,7 @@ from magicvideo_models.evaluation.interpolation_quality import (
     middle_frame_mask,
 )
 from magicvideo_models.evaluation.onnx_pipeline import OnnxModelFolder, SamplingSettings
-from magicvideo_models.evaluation.test_onnx_pipeline import TINY
+from magicvideo_models.evaluation.test_onnx_pipeline import SHIPPED
 from magicvideo_models.shapes.clips import sample_clip
 
 
@@ -27,7 +27,7 @@ def test_middle_frames_are_those_between_key_frames():
 
 
 def test_shipped_folder_gives_finite_psnr_for_interpolation_blend_and_true_latents():
-    folder = OnnxModelFolder.open(TINY, threads=1)
+    folder = OnnxModelFolder.open(SHIPPED, threads=1)
     settings = SamplingSettings(interp_steps=1).resolved(folder.manifest)
 
     result = evaluate_interpolation(folder, [sample_clip(0, 0, "val")], settings=settings, seed=0)

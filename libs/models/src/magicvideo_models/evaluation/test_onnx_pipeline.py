@@ -16,18 +16,18 @@ from magicvideo_models.evaluation.onnx_pipeline import (
 from magicvideo_models.parity_vectors import REFRESH_COMMAND, folder_digest
 
 ROOT = repo_root()
-TINY = ROOT / "assets" / "models" / "magicvideo-tiny"
+SHIPPED = ROOT / "assets" / "models" / "magicvideo-shapes"
 PARITY = ROOT / "libs" / "diffusion" / "test" / "fixtures" / "keyframe-parity"
 
 
 @pytest.fixture(scope="module")
 def folder() -> OnnxModelFolder:
-    return OnnxModelFolder.open(TINY, threads=1)
+    return OnnxModelFolder.open(SHIPPED, threads=1)
 
 
 def test_key_frames_equal_the_committed_parity_latents_the_runtime_matches(folder):
     cases = json.loads((PARITY / "cases.json").read_text())
-    assert cases["folder_sha256"] == folder_digest(TINY), f"stale parity fixture; run {REFRESH_COMMAND}"
+    assert cases["folder_sha256"] == folder_digest(SHIPPED), f"stale parity fixture; run {REFRESH_COMMAND}"
     prompt = cases["prompt"]
     case = next(case for case in cases["cases"] if case["name"] == "ddim")
     settings = SamplingSettings(

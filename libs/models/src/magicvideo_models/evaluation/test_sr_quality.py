@@ -2,7 +2,7 @@ import math
 
 from magicvideo_models.evaluation.onnx_pipeline import OnnxModelFolder, SamplingSettings
 from magicvideo_models.evaluation.sr_quality import evaluate_sr, keyframe_indices, sr_rows
-from magicvideo_models.evaluation.test_onnx_pipeline import TINY
+from magicvideo_models.evaluation.test_onnx_pipeline import SHIPPED
 from magicvideo_models.shapes.clips import sample_clip
 
 
@@ -12,7 +12,7 @@ def test_key_frames_are_the_middle_one_or_evenly_spread():
 
 
 def test_shipped_folder_sr_is_compared_with_bicubic_on_true_high_res_frames():
-    folder = OnnxModelFolder.open(TINY, threads=1)
+    folder = OnnxModelFolder.open(SHIPPED, threads=1)
     settings = SamplingSettings(sr_steps=1).resolved(folder.manifest)
     clips = [sample_clip(0, index, "val", high_resolution=256) for index in range(2)]
 

@@ -10,7 +10,7 @@ import torch
 
 from magicvideo_models import video_vae
 from magicvideo_models.evaluation.onnx_pipeline import OnnxModelFolder
-from magicvideo_models.evaluation.test_onnx_pipeline import TINY
+from magicvideo_models.evaluation.test_onnx_pipeline import SHIPPED
 from magicvideo_models.evaluation.vae_flicker import (
     NoTemporalLayersError,
     evaluate_vae_flicker,
@@ -87,7 +87,7 @@ def test_a_decoder_without_temporal_residuals_is_refused(trained_looking_decoder
 
 
 def test_shipped_folder_reports_flicker_and_psnr_of_both_decoders():
-    folder = OnnxModelFolder.open(TINY, threads=1)
+    folder = OnnxModelFolder.open(SHIPPED, threads=1)
     clips = [sample_clip(0, 0, "val")]
 
     result = evaluate_vae_flicker(folder, clips, latent_noise=0.1, seed=0)

@@ -25,8 +25,8 @@ import { signalProcessTree } from './process-tree';
  * a video record, put its input artifacts, add a stage job with BullMQ, cancel.
  */
 
-/** The shipped tiny model folder every worker test loads. */
-export const TINY_MODELS_DIR = path.join(REPO_ROOT, 'assets/models/magicvideo-tiny');
+/** The shipped model folder (the trained `tiny` set) every worker test loads. */
+export const SHIPPED_MODELS_DIR = path.join(REPO_ROOT, 'assets/models/magicvideo-shapes');
 
 export interface StageWorkerProcess {
   app: AppProcess;
@@ -66,7 +66,7 @@ const SMALL_STEPS: Partial<GenerationRequest> = { steps: 4, interpSteps: 2, srSt
 
 export async function startStageWorkerHarness(): Promise<StageWorkerHarness> {
   const services = await startTestServices();
-  const manifest = manifestSchema.parse(JSON.parse(await readFile(path.join(TINY_MODELS_DIR, 'model_index.json'), 'utf8')));
+  const manifest = manifestSchema.parse(JSON.parse(await readFile(path.join(SHIPPED_MODELS_DIR, 'model_index.json'), 'utf8')));
   const redis = new Redis(services.redis.url, { maxRetriesPerRequest: 3 });
   const s3 = createS3Client({
     endpoint: services.s3.endpoint,
@@ -107,7 +107,7 @@ export async function startStageWorkerHarness(): Promise<StageWorkerHarness> {
       const port = await findFreePort();
       const app = startAppProcess(`apps/worker-${stage}`, {
         ...services.env,
-        MODELS_DIR: TINY_MODELS_DIR,
+        MODELS_DIR: SHIPPED_MODELS_DIR,
         HEALTH_PORT: String(port),
         NODE_ENV: 'test',
         SHUTDOWN_GRACE_MS: '5000',

@@ -2,11 +2,11 @@ import json
 from collections import Counter
 
 from magicvideo_models.evaluation.evaluate import main, parse_arguments
-from magicvideo_models.evaluation.test_onnx_pipeline import TINY
+from magicvideo_models.evaluation.test_onnx_pipeline import SHIPPED
 
 SMALL_RUN = [
     "--models",
-    str(TINY),
+    str(SHIPPED),
     "--clips-per-split",
     "3",
     "--steps",
@@ -29,12 +29,12 @@ SMALL_RUN = [
 
 
 def test_arguments_default_to_200_clips_per_split_and_the_manifest_sampling():
-    config, out, markdown = parse_arguments(["--models", str(TINY)])
+    config, out, markdown = parse_arguments(["--models", str(SHIPPED)])
     assert config.clips_per_split == 200 and config.via == "python" and config.cli_seeds == 10
     assert config.sampling.steps is None and out is None and markdown is None
 
 
-def test_small_run_on_the_random_folder_writes_every_row_in_range(tmp_path, capsys):
+def test_small_run_on_the_shipped_folder_writes_every_row_in_range(tmp_path, capsys):
     report_path, markdown_path = tmp_path / "report.json", tmp_path / "report.md"
 
     main([*SMALL_RUN, "--out", str(report_path), "--markdown", str(markdown_path)])

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,6 +121,19 @@ def load_frozen_encoders(folder: Path, model_set: ModelSetConfig, device: str = 
     )
 
 
+def load_or_encode_shard(path: Path, encode: Callable[[], dict]) -> dict:
+    """The shard stored at `path`, or `encode()` written there first (to `<file>.partial`, then
+    renamed, so a stopped run never leaves half a shard)."""
+    if path.is_file():
+        return torch.load(path, map_location="cpu", weights_only=False)
+    shard = encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    torch.save(shard, partial)
+    os.replace(partial, path)
+    return shard
+
+
 @dataclass(frozen=True)
 class EncodedClips:
     """Clips of the pool as the key-frame U-Net's training sees them."""
@@ -170,14 +183,7 @@ class LatentCache:
     def _shard(self, shard: int) -> dict:
         if shard not in self.shards:
             path = self.folder / f"shard_{shard:05d}.pt"
-            if path.is_file():
-                self.shards[shard] = torch.load(path, map_location="cpu", weights_only=False)
-            else:
-                self.shards[shard] = self._encode_shard(shard)
-                self.folder.mkdir(parents=True, exist_ok=True)
-                partial = path.with_name(path.name + ".partial")
-                torch.save(self.shards[shard], partial)
-                os.replace(partial, path)
+            self.shards[shard] = load_or_encode_shard(path, lambda: self._encode_shard(shard))
         return self.shards[shard]
 
     def _encode_shard(self, shard: int) -> dict:

@@ -22,7 +22,9 @@ has reached by then.
 Both phases: latents = VAE latents × the VAE's measured latent_scaling_factor (vae.json);
 t uniform in [0, 1000), z_t = √ᾱ_t z_0 + √(1 − ᾱ_t) ε with the manifest's scheduler
 (model_set.SchedulerConfig), loss ‖ε − ε_θ(z_t, t, y, ν)‖² summed over the 16 frames (eq. 6;
-MSE is that up to a constant); ν = 16/Ls · FPS per clip (eq. 5). AdamW, linear warm-up then
+MSE is that up to a constant), each example weighted by min(SNR_t, γ)/SNR_t (--min-snr-gamma,
+loss_weighting.py: the easy low-noise steps stop dominating the gradient; 0 turns it off);
+ν = 16/Ls · FPS per clip (eq. 5). AdamW, linear warm-up then
 cosine, gradient clipping, an EMA of the weights (the exported weights are the EMA's).
 
 Data: a fixed pool of --pool-clips training clips, encoded once (latent_cache.py); the first
@@ -62,7 +64,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from diffusers import DDPMScheduler
 from safetensors.torch import load_file, save_file
 from torch import nn
@@ -81,6 +82,7 @@ from magicvideo_models.training.latent_cache import (
     LatentCache,
     load_frozen_encoders,
 )
+from magicvideo_models.training.loss_weighting import min_snr_weights, weighted_mse
 from magicvideo_models.training.lr_schedule import cosine_learning_rate
 from magicvideo_models.training.run_config import config_dict, parse_dataclass_config
 from magicvideo_models.training.run_log import RunLog
@@ -117,6 +119,7 @@ class KeyframeTrainingConfig:
     grad_clip: float = 1.0
     ema_decay: float = 0.999
     condition_dropout: float = 0.1
+    min_snr_gamma: float = 5.0  # loss weight min(SNR_t, γ)/SNR_t (loss_weighting.py); 0: plain eq. 6
     reverse_fraction: float = 0.5
     seed: int = 0
     data_seed: int = 0
@@ -508,7 +511,8 @@ def train(config: KeyframeTrainingConfig, stop: StopRequest | None = None) -> di
         noisy = scheduler.add_noise(batch.latents, noise, timestep)
 
         prediction = unet(noisy.to(device), timestep.to(device, torch.float32), context, batch.fps.to(device))
-        loss = F.mse_loss(prediction, noise.to(device))  # eq. 6
+        weights = min_snr_weights(scheduler.alphas_cumprod, timestep, config.min_snr_gamma)
+        loss = weighted_mse(prediction, noise.to(device), weights)  # eq. 6, min-SNR weighted
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(unet.parameters(), config.grad_clip)

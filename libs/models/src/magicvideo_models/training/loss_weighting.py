@@ -1,0 +1,30 @@
+"""Min-SNR-γ loss weighting of the epsilon-prediction diffusion loss (Hang et al., 2023).
+
+Eq. 6's loss ‖ε − ε_θ(z_t, t)‖² treats every timestep alike, but at small t (high SNR) the noise
+is nearly all visible in z_t, and those easy steps dominate the gradient while teaching little
+of what a caption decides: where the object is, which colour and shape it has, and which way it
+moves are fixed at low SNR. Weighting each example by min(SNR_t, γ) / SNR_t (SNR_t = ᾱ_t /
+(1 − ᾱ_t)) caps the easy steps' share; Hang et al. measure ~3× faster convergence with γ = 5.
+γ = 0 turns it off (plain eq. 6).
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def min_snr_weights(alphas_cumprod: torch.Tensor, timesteps: torch.Tensor, gamma: float) -> torch.Tensor:
+    """Per-example weights [B] for epsilon prediction: min(SNR_t, γ)/SNR_t; ones when γ = 0."""
+    if gamma < 0:
+        raise ValueError(f"min-SNR gamma must be ≥ 0, got {gamma}")
+    if gamma == 0:
+        return torch.ones(timesteps.shape, dtype=torch.float32)
+    alpha_bar = alphas_cumprod.to(torch.float64)[timesteps.long().cpu()]
+    snr = alpha_bar / (1.0 - alpha_bar)
+    return (snr.clamp(max=gamma) / snr).to(torch.float32)
+
+
+def weighted_mse(prediction: torch.Tensor, target: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch of weights[b] · mean squared error of example b."""
+    per_example = (prediction - target).pow(2).flatten(1).mean(dim=1)
+    return (per_example * weights.to(per_example.device, per_example.dtype)).mean()

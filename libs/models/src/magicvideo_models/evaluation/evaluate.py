@@ -12,7 +12,8 @@ What it measures, each in its own module, all through onnxruntime on the folder'
 - smoothness: the judge's flicker and motion-irregularity measures beside the real clips';
 - speed: Spearman's ρ of measured speed against the training speed at the FPS condition ν;
 - vae: VideoVAE against per-frame decoding, flicker and PSNR;
-- interpolation: the interpolation U-Net against linear latent blending, PSNR of middle frames;
+- interpolation: the interpolation U-Net against linear latent blending, PSNR of middle frames on
+  the whole frame and over the moving object's region (where blending and interpolation differ);
 - sr: super-resolution against bicubic, PSNR against the true high-resolution frames;
 - cli: ``magicvideo generate`` for a seen and a held-out caption over ``--cli-seeds`` seeds.
 
@@ -50,7 +51,11 @@ from magicvideo_models.evaluation.cli_check import (
     cli_rows,
 )
 from magicvideo_models.evaluation.faithfulness import SPLITS, ClipGenerator, JudgedClip
-from magicvideo_models.evaluation.interpolation_quality import evaluate_interpolation, interpolation_rows
+from magicvideo_models.evaluation.interpolation_quality import (
+    evaluate_interpolation,
+    interpolation_rows,
+    object_region_rows,
+)
 from magicvideo_models.evaluation.onnx_pipeline import OnnxModelFolder, ResolvedSettings, SamplingSettings
 from magicvideo_models.evaluation.report import ReportRow, format_table, markdown_report
 from magicvideo_models.evaluation.sr_quality import evaluate_sr, sr_rows
@@ -207,7 +212,7 @@ def evaluate(config: EvaluationConfig, progress: Callable[[str], None] = log) ->
                 folder, quality_clips, settings=settings, seed=config.seed, progress=progress
             ),
         )
-        rows += interpolation_rows(interpolation)
+        rows += interpolation_rows(interpolation) + object_region_rows(interpolation)
         results["interpolation"] = asdict(interpolation)
     if "sr" not in config.skip:
         high_resolution = resolution * int(folder.manifest["sr_scale"])

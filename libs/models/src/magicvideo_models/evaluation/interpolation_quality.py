@@ -4,13 +4,20 @@ For each true clip, all 61 frames are encoded (the posterior's mode, times the l
 factor: the latents the diffusion models work in). The 16 key frames' latents are the
 neighbours; between each pair, the 3 middle frames are made two ways:
 
-- the interpolation U-Net, sampled as the pipeline does (neighbours' latents, their CLIP image
-  embeddings from the true key frames, the interpolation noise streams, no guidance);
+- the interpolation U-Net, sampled as the pipeline does (neighbours' latents, the CLIP image
+  embeddings of the decoded key frames as the runtime's interpolation stage computes them, the
+  interpolation noise streams, no guidance);
 - linear blending, (1 − j/4)·z_k + (j/4)·z_{k+1} for j = 1, 2, 3.
 
 Both 61-frame latent videos are decoded with the VideoVAE decoder, and PSNR is measured on the
 45 middle frames against the true frames. Decoding the true latents gives the ceiling the VAE
 allows. Errors are pooled over all clips before the PSNR is taken.
+
+Two regions, two rows: the whole frame, and the moving object's region (object_region.py). With
+the small displacements between key frames most of a frame is static background, where the
+decoded blend is already within 0.01 dB of the VAE's ceiling, so the whole-frame row can hardly
+separate a good interpolator from blending (its target: not below the blend); the object-region
+row is where interpolation shows (its target: above the blend).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import numpy as np
 import torch
 
 from magicvideo_models.evaluation.faithfulness import Progress
+from magicvideo_models.evaluation.object_region import middle_frame_regions, psnr_of, squared_error
 from magicvideo_models.evaluation.onnx_pipeline import OnnxModelFolder, ResolvedSettings, bytes_to_signed
 from magicvideo_models.evaluation.report import ReportRow
 from magicvideo_models.shapes.clips import INTERPOLATION_FACTOR, ShapesClip
@@ -51,11 +59,11 @@ class InterpolationQuality:
     interpolation_psnr_db: float
     linear_psnr_db: float
     true_latents_psnr_db: float  # the VAE's ceiling on the middle frames
-
-
-def _psnr_of(squared_error: float, count: int) -> float:
-    # pixels in [-1, 1]: peak-to-peak 2
-    return float(10 * np.log10(4.0 / max(squared_error / count, 1e-12)))
+    # the same three over the moving object's region of each pair's middle frames (object_region.py)
+    object_region_interpolation_psnr_db: float = float("nan")
+    object_region_linear_psnr_db: float = float("nan")
+    object_region_true_latents_psnr_db: float = float("nan")
+    object_region_fraction: float = float("nan")  # of the middle frames' pixels
 
 
 def evaluate_interpolation(
@@ -67,36 +75,49 @@ def evaluate_interpolation(
     progress: Progress | None = None,
 ) -> InterpolationQuality:
     scale = np.float32(folder.latent_scaling_factor)
-    errors = {"interpolation": 0.0, "linear": 0.0, "true": 0.0}
-    count = 0
+    names = ("interpolation", "linear", "true")
+    errors = {name: {"frame": [0.0, 0], "region": [0.0, 0]} for name in names}
+    region_pixels, middle_pixels = 0, 0
     for index, clip in enumerate(clips):
         true_latents = folder.video_latents(clip.frames)  # [1, C, 61, h, w] unscaled
         keyframe_latents = torch.from_numpy(true_latents[:, :, ::INTERPOLATION_FACTOR] * scale)
+        # the runtime embeds the decoded key frames (interpolate.ts), so the model is served those
+        decoded_keyframes = folder.decode(keyframe_latents)
         videos = {
             "interpolation": folder.interpolate(
-                keyframe_latents, clip.keyframes, seed=seed + index, settings=settings
+                keyframe_latents, decoded_keyframes, seed=seed + index, settings=settings
             ).numpy(),
             "linear": linear_blend(keyframe_latents).numpy(),
             "true": true_latents * scale,
         }
-        middle = middle_frame_mask(clip.frames.shape[0])
-        truth = bytes_to_signed(clip.frames[middle]).transpose(3, 0, 1, 2)  # [3, M, H, W]
+        truth = bytes_to_signed(clip.frames).transpose(3, 0, 1, 2)  # [3, 61, H, W]
+        middle = np.broadcast_to(middle_frame_mask(clip.frames.shape[0])[:, None, None], truth.shape[1:])
+        regions = middle_frame_regions(clip.frames, clip.scene.background)  # [61, H, W]
+        region_pixels, middle_pixels = region_pixels + int(regions.sum()), middle_pixels + int(middle.sum())
         for name, latents in videos.items():
-            decoded = np.clip(folder.decode_unscaled(latents / scale)[0][:, middle], -1.0, 1.0)
-            errors[name] += float(((decoded - truth) ** 2).sum())
-        count += truth.size
+            decoded = folder.decode_unscaled(latents / scale)[0]  # [3, 61, H, W]
+            for part, mask in (("frame", middle), ("region", regions)):
+                error, count = squared_error(decoded, truth, mask)
+                errors[name][part][0] += error
+                errors[name][part][1] += count
         if progress is not None and ((index + 1) % 8 == 0 or index + 1 == len(clips)):
             progress(f"interpolation: {index + 1}/{len(clips)} clips")
     return InterpolationQuality(
         clips=len(clips),
         steps=settings.interp_steps,
-        interpolation_psnr_db=_psnr_of(errors["interpolation"], count),
-        linear_psnr_db=_psnr_of(errors["linear"], count),
-        true_latents_psnr_db=_psnr_of(errors["true"], count),
+        interpolation_psnr_db=psnr_of(*errors["interpolation"]["frame"]),
+        linear_psnr_db=psnr_of(*errors["linear"]["frame"]),
+        true_latents_psnr_db=psnr_of(*errors["true"]["frame"]),
+        object_region_interpolation_psnr_db=psnr_of(*errors["interpolation"]["region"]),
+        object_region_linear_psnr_db=psnr_of(*errors["linear"]["region"]),
+        object_region_true_latents_psnr_db=psnr_of(*errors["true"]["region"]),
+        object_region_fraction=region_pixels / max(middle_pixels, 1),
     )
 
 
 def interpolation_rows(result: InterpolationQuality) -> list[ReportRow]:
+    """The whole-frame row: the interpolation must not fall below blending there (both sit near
+    the VAE's ceiling, see the module docstring)."""
     return [
         ReportRow(
             "interpolation",
@@ -106,8 +127,27 @@ def interpolation_rows(result: InterpolationQuality) -> list[ReportRow]:
                 f"linear blend {result.linear_psnr_db:.2f} dB; "
                 f"true latents {result.true_latents_psnr_db:.2f} dB"
             ),
+            target="≥ linear blend",
+            passed=result.interpolation_psnr_db >= result.linear_psnr_db,
+            unit="dB",
+        )
+    ]
+
+
+def object_region_rows(result: InterpolationQuality) -> list[ReportRow]:
+    """The object-region row, where interpolation matters: it must beat blending there."""
+    return [
+        ReportRow(
+            "interpolation",
+            f"object-region PSNR ({100 * result.object_region_fraction:.1f}% of middle-frame pixels), "
+            f"{result.clips} clips, {result.steps} steps",
+            result.object_region_interpolation_psnr_db,
+            reference=(
+                f"linear blend {result.object_region_linear_psnr_db:.2f} dB; "
+                f"true latents {result.object_region_true_latents_psnr_db:.2f} dB"
+            ),
             target="> linear blend",
-            passed=result.interpolation_psnr_db > result.linear_psnr_db,
+            passed=result.object_region_interpolation_psnr_db > result.object_region_linear_psnr_db,
             unit="dB",
         )
     ]

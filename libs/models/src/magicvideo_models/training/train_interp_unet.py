@@ -2,28 +2,41 @@
 
     python -m magicvideo_models.training.train_interp_unet --out runs/interp_unet
         [--keyframe-weights assets/checkpoints/magicvideo-shapes/keyframe_unet.safetensors
-         --steps N --batch-size B --threads T --init-from SNAPSHOT]
+         --steps N --batch-size B --pool-clips P --threads T --init-from SNAPSHOT]
 
 "We initialize the interpolation U-Net with the key frame generation model" (InterpUNet.from_keyframe,
 the key-frame U-Net's EMA weights), then train it on true middle frames: each example is one
 training clip's neighbour pair, key frames 4k and 4k+4 of its 61 frames (k uniform in 0 … 14),
 and the 3 frames between them, 4k+1 … 4k+3. The model sees the noisy middle latents, the two
 neighbours' clean latents (concatenated inside the model) and the two neighbours' CLIP image
-embeddings (cross-attention), all as the serving runtime's interpolation stage gives them
-(scaled diffusion latents, raw image_embeds), and predicts the noise: eq. 6's epsilon loss
-over the 3 frames, with the manifest's scheduler. No guidance at sampling, so no condition dropout.
+embeddings (cross-attention), all as the serving runtime's interpolation stage gives them:
+latents scaled by the latent scaling factor, earlier key frame first, and the embeddings of the
+*decoded* key frames (interp_latent_cache.py says why). It predicts the noise: eq. 6's epsilon
+loss over the 3 frames, with the manifest's scheduler, each example weighted by
+min(SNR_t, γ)/SNR_t (--min-snr-gamma, loss_weighting.py, as the key-frame stage; 0: plain eq. 6).
+No guidance at sampling, so no condition dropout.
 
-Clips come fresh from the train stream, one per example (shapes_dataset.training_clips): this
-stage encodes only 5 frames per example, and a run is short.
+Data: a fixed pool of --pool-clips training clips, encoded once (interp_latent_cache.py: all 61
+frames' latents and the decoded key frames' embeddings, on disk under --cache-root), filled
+before the first step, so a step costs only the U-Net. Step s takes the pool clips of
+train_keyframe_unet.pool_indices (every epoch sees every clip once) and, per clip, a seeded
+neighbour pair k; with probability --reverse-fraction the 5-frame window is played backwards
+(neighbours and embeddings swapped, middle frames reversed): a window of the same object moving
+the other way, so the model cannot lean on a preferred direction.
 
-Defaults: about 2–2.7 s per step of 16 pairs on one shared CPU thread (the VAE encoding of 80
-frames is most of it), so 500 steps take about 20 min.
+Cost: filling the cache takes about 1 s of one CPU thread per clip (the VAE encoder on 61
+frames, its decoder on 16, the image encoder), once; after that a step costs only the U-Net,
+about 0.1–0.2 s per step of 16 pairs on 2 CPU threads, against 2–2.7 s when every step rendered
+and encoded its clips.
 
 Optimiser, schedule, EMA (exported), checkpoints, SIGTERM snapshot (interp_unet.partial.safetensors)
-and --init-from work as in train_keyframe_unet. At the end: on val clips, the middle frames sampled
-as the runtime samples them (DDIM, the manifest's interp steps), decoded with their neighbours by the
-VideoVAE, PSNR against the true frames, beside two references: decoding the true middle latents (the
-VAE's ceiling) and decoding the linear interpolation of the neighbours' latents (the naive baseline).
+and --init-from work as in train_keyframe_unet. At the end, the final check on --eval-clips val
+clips: all 15 neighbour pairs of each clip sampled as the runtime samples them (DDIM, the
+manifest's interp steps, one run per clip), the 61-frame latent video decoded by the VideoVAE,
+PSNR of the 45 middle frames against the true frames, beside decoding the true middle latents
+(the VAE's ceiling) and decoding the linear blend of the neighbours' latents (the naive
+baseline); each on the whole frame and on the moving object's region (evaluation/object_region.py:
+the whole frame is mostly static background, where blending is already at the VAE's ceiling).
 """
 
 from __future__ import annotations
@@ -35,25 +48,32 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from magicvideo_models.evaluation.interpolation_quality import linear_blend, middle_frame_mask
+from magicvideo_models.evaluation.object_region import middle_frame_regions, psnr_of, squared_error
+from magicvideo_models.evaluation.onnx_pipeline import interleave
 from magicvideo_models.interp_unet import InterpUNet
 from magicvideo_models.keyframe_unet import KeyframeUNet
 from magicvideo_models.model_set import ModelSetConfig
 from magicvideo_models.sampling import INTERP_STREAMS, sample
 from magicvideo_models.shapes.clips import INTERPOLATION_FACTOR, KEYFRAME_COUNT, ShapesClip
 from magicvideo_models.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
-from magicvideo_models.training.latent_cache import FrozenEncoders, load_frozen_encoders
+from magicvideo_models.training.interp_latent_cache import (
+    DEFAULT_INTERP_CACHE_ROOT,
+    InterpolationClips,
+    InterpolationLatentCache,
+    encode_for_interpolation,
+)
+from magicvideo_models.training.latent_cache import SHARD_CLIPS, FrozenEncoders, load_frozen_encoders
+from magicvideo_models.training.loss_weighting import min_snr_weights, weighted_mse
 from magicvideo_models.training.lr_schedule import cosine_learning_rate
 from magicvideo_models.training.run_config import config_dict, parse_dataclass_config
 from magicvideo_models.training.run_log import RunLog
 from magicvideo_models.training.shapes_dataset import (
     evaluation_clips,
-    psnr,
     signed_pixels,
     step_generator,
     step_rng,
-    training_clips,
 )
 from magicvideo_models.training.train_keyframe_unet import (
     PARTIAL,
@@ -61,6 +81,7 @@ from magicvideo_models.training.train_keyframe_unet import (
     diffusion_scheduler,
     ema_copy,
     ema_update,
+    pool_indices,
     read_weights_snapshot,
     rewarmed_learning_rate,
     write_float16_weights,
@@ -70,6 +91,7 @@ from magicvideo_models.training.trained_weights import DEFAULT_WEIGHTS_FOLDER
 STAGE = "interp_unet"
 PAIR_CHOICE = 13  # salt of the step's neighbour-pair choice
 SPAN = INTERPOLATION_FACTOR + 1  # a neighbour pair and its middle frames: 5 of the 61 frames
+PAIRS = KEYFRAME_COUNT - 1  # neighbour pairs of a clip
 
 
 @dataclass
@@ -78,25 +100,30 @@ class InterpTrainingConfig:
     weights_out: Path = DEFAULT_WEIGHTS_FOLDER
     encoders_from: Path = DEFAULT_WEIGHTS_FOLDER
     keyframe_weights: Path = DEFAULT_WEIGHTS_FOLDER / "keyframe_unet.safetensors"
+    cache_root: Path = DEFAULT_INTERP_CACHE_ROOT
     init_from: str = ""  # an interp weights snapshot (.safetensors beside its .json)
     model_set: str = "tiny"
-    steps: int = 500
+    steps: int = 6000
     batch_size: int = 16
+    pool_clips: int = 1024
+    cache_shard_clips: int = SHARD_CLIPS
     lr: float = 2e-4
     # conv_in's neighbour channels start at zero (InterpUNet.from_keyframe) and grow by about lr per
     # step under Adam: at 1× a 550-step run left them at 5% of the noise channels' norm, so the model
     # barely read its neighbours (sampled middle frames 24.6 dB, below linear blending's 32.9 dB)
     conv_in_lr_multiplier: float = 20.0
-    warmup_steps: int = 50
+    warmup_steps: int = 100
     weight_decay: float = 0.01
     grad_clip: float = 1.0
     ema_decay: float = 0.998
+    min_snr_gamma: float = 5.0  # loss weight min(SNR_t, γ)/SNR_t (loss_weighting.py); 0: plain eq. 6
+    reverse_fraction: float = 0.5
     seed: int = 0
     data_seed: int = 0
     threads: int = 2
-    log_every: int = 10
-    checkpoint_every: int = 100
-    eval_clips: int = 32
+    log_every: int = 50
+    checkpoint_every: int = 500
+    eval_clips: int = 32  # val clips of the final check, all 15 pairs of each
     quiet: bool = False
 
     RESUMABLE: frozenset[str] = field(
@@ -106,6 +133,7 @@ class InterpTrainingConfig:
                 "weights_out",
                 "encoders_from",
                 "keyframe_weights",
+                "cache_root",
                 "init_from",
                 "steps",
                 "threads",
@@ -124,39 +152,55 @@ class InterpTrainingConfig:
 
 @dataclass(frozen=True)
 class InterpBatch:
-    neighbours: torch.Tensor  # [B, C, 2, h, w] scaled latents of key frames 4k and 4k+4
-    middle: torch.Tensor  # [B, C, 3, h, w] scaled latents of frames 4k+1 … 4k+3 (x0)
-    image_embeds: torch.Tensor  # [B, 2, E] of the two key frames
-    truth: torch.Tensor  # [B, 3, 5, H, W] the 5 frames in [-1, 1]
+    neighbours: torch.Tensor  # [B, C, 2, h, w] scaled latents of the earlier and the later key frame
+    middle: torch.Tensor  # [B, C, 3, h, w] scaled latents of the 3 frames between them (x0)
+    image_embeds: torch.Tensor  # [B, 2, E] of the two decoded key frames, earlier first
 
 
-def pair_batch(encoders: FrozenEncoders, clips: Sequence[ShapesClip], pairs: Sequence[int]) -> InterpBatch:
-    """Clip i's neighbour pair pairs[i] (key frames 4k, 4k+4) and its 3 middle frames, encoded."""
-    frames = np.stack(
-        [
-            clip.frames[INTERPOLATION_FACTOR * k : INTERPOLATION_FACTOR * k + SPAN]
-            for clip, k in zip(clips, pairs, strict=True)
-        ]
-    )  # [B, 5, H, W, 3]
-    latents, embeds = encoders.encode_frames(frames)
-    latents = latents * encoders.latent_scaling_factor
-    ends = [0, SPAN - 1]
+def pair_windows(
+    clips: InterpolationClips,
+    pairs: Sequence[int],
+    reverse: Sequence[bool],
+    latent_scaling_factor: float,
+) -> InterpBatch:
+    """Clip i's neighbour pair pairs[i] (frames 4k … 4k+4), played backwards where reverse[i]."""
+    windows, embeds = [], []
+    for row, (k, backwards) in enumerate(zip(pairs, reverse, strict=True)):
+        first = INTERPOLATION_FACTOR * k
+        window = clips.latents[row, :, first : first + SPAN]  # [C, 5, h, w]
+        pair_embeds = clips.keyframe_embeds[row, k : k + 2]  # [2, E]
+        if backwards:
+            window, pair_embeds = window.flip(1), pair_embeds.flip(0)
+        windows.append(window)
+        embeds.append(pair_embeds)
+    latents = torch.stack(windows) * latent_scaling_factor  # [B, C, 5, h, w]
     return InterpBatch(
-        neighbours=latents[:, :, ends],
+        neighbours=latents[:, :, [0, SPAN - 1]],
         middle=latents[:, :, 1 : SPAN - 1],
-        image_embeds=embeds[:, ends],
-        truth=signed_pixels(frames).movedim(1, 2),
+        image_embeds=torch.stack(embeds),
     )
 
 
-def decoded_middle_frames(
-    encoders: FrozenEncoders, neighbours: torch.Tensor, middle: torch.Tensor
-) -> torch.Tensor:
-    """Decode the 5 frames [previous, 3 middle, next] together; the middle three, [B, 3, 3, H, W]."""
-    latents = torch.cat([neighbours[:, :, :1], middle, neighbours[:, :, 1:]], dim=2)
-    with torch.no_grad():
-        video = encoders.vae.decode(latents.to(encoders.device) / encoders.latent_scaling_factor)
-    return video[:, :, 1 : SPAN - 1].cpu()
+def training_batch(
+    config: InterpTrainingConfig, cache: InterpolationLatentCache, step: int, scaling: float
+) -> InterpBatch:
+    """The step's pool clips, a seeded pair of each, some played backwards: a function of the step."""
+    clips = cache.clips(pool_indices(config.data_seed, step, config.batch_size, config.pool_clips))
+    rng = step_rng(config.seed, step, PAIR_CHOICE)
+    pairs = rng.integers(PAIRS, size=config.batch_size).tolist()
+    reverse = (rng.random(config.batch_size) < config.reverse_fraction).tolist()
+    return pair_windows(clips, pairs, reverse, scaling)
+
+
+def clip_pairs(
+    keyframe_latents: torch.Tensor, keyframe_embeds: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scaled key-frame latents [1, C, F, h, w] and embeddings [F, E] → every neighbour pair's latents
+    [F−1, C, 2, h, w] and embeddings [F−1, 2, E], as the runtime's interpolation stage pairs them."""
+    pairs = keyframe_latents.shape[2] - 1
+    neighbours = torch.stack([keyframe_latents[0, :, p : p + 2] for p in range(pairs)])
+    embeds = torch.stack([keyframe_embeds[p : p + 2] for p in range(pairs)])
+    return neighbours, embeds
 
 
 @torch.no_grad()
@@ -167,32 +211,60 @@ def evaluate_middle_frames(
     clips: Sequence[ShapesClip],
     seed: int,
 ) -> dict[str, float]:
-    """PSNR of sampled middle frames, of the VAE's own reconstruction and of latent lerp."""
-    pairs = step_rng(seed, 0, PAIR_CHOICE).integers(KEYFRAME_COUNT - 1, size=len(clips)).tolist()
-    batch = pair_batch(encoders, clips, pairs)
-    truth = batch.truth[:, :, 1 : SPAN - 1]
+    """PSNR of the middle frames: sampled, the VAE's own reconstruction (true latents) and latent
+    lerp, on the whole frame and on the object region (evaluation/object_region.py)."""
+    encoded = encode_for_interpolation(encoders, clips)
+    scale = encoders.latent_scaling_factor
     steps = model_set.defaults.interp_num_inference_steps
-    sampled = sample(
-        model,
-        {"image_embeds": batch.image_embeds.to(encoders.device)},
-        sampler="ddim",
-        steps=steps,
-        guidance_scale=1.0,
-        seed=seed,
-        shape=tuple(batch.middle.shape),
-        scheduler_config=asdict(model_set.scheduler),
-        shared={"neighbours": batch.neighbours.to(encoders.device)},
-        streams=INTERP_STREAMS,
-    ).cpu()
-    weights = torch.arange(1, SPAN - 1, dtype=torch.float32).view(1, 1, -1, 1, 1) / (SPAN - 1)
-    lerp = batch.neighbours[:, :, :1] * (1 - weights) + batch.neighbours[:, :, 1:] * weights
-    return {
-        "sampled_psnr_db": psnr(decoded_middle_frames(encoders, batch.neighbours, sampled), truth),
-        "true_latents_psnr_db": psnr(decoded_middle_frames(encoders, batch.neighbours, batch.middle), truth),
-        "latent_lerp_psnr_db": psnr(decoded_middle_frames(encoders, batch.neighbours, lerp), truth),
+    names = ("sampled", "true_latents", "latent_lerp")
+    errors = {name: {"frame": [0.0, 0], "region": [0.0, 0]} for name in names}
+    region_pixels, middle_pixels = 0, 0
+    for index, clip in enumerate(clips):
+        true_latents = encoded.latents[index : index + 1] * scale  # [1, C, 61, h, w]
+        keyframes = true_latents[:, :, ::INTERPOLATION_FACTOR]
+        neighbours, embeds = clip_pairs(keyframes, encoded.keyframe_embeds[index])
+        _, channels, _, height, width = keyframes.shape
+        middle = sample(
+            model,
+            {"image_embeds": embeds.to(encoders.device)},
+            sampler="ddim",
+            steps=steps,
+            guidance_scale=1.0,
+            seed=seed + index,
+            shape=(neighbours.shape[0], channels, SPAN - 2, height, width),
+            scheduler_config=asdict(model_set.scheduler),
+            shared={"neighbours": neighbours.to(encoders.device)},
+            streams=INTERP_STREAMS,
+        ).cpu()
+        videos = {
+            "sampled": interleave(keyframes, middle),
+            "true_latents": true_latents,
+            "latent_lerp": linear_blend(keyframes),
+        }
+        truth = signed_pixels(clip.frames).movedim(0, 1).numpy()  # [3, 61, H, W]
+        frame_mask = np.broadcast_to(middle_frame_mask(clip.frames.shape[0])[:, None, None], truth.shape[1:])
+        regions = middle_frame_regions(clip.frames, clip.scene.background)  # [61, H, W]
+        region_pixels, middle_pixels = (
+            region_pixels + int(regions.sum()),
+            middle_pixels + int(frame_mask.sum()),
+        )
+        for name, latents in videos.items():
+            decoded = encoders.vae.decode((latents / scale).to(encoders.device))[0].float().cpu().numpy()
+            for part, mask in (("frame", frame_mask), ("region", regions)):
+                sse, count = squared_error(decoded, truth, mask)
+                errors[name][part][0] += sse
+                errors[name][part][1] += count
+    metrics: dict[str, float] = {}
+    for name in names:
+        metrics[f"{name}_psnr_db"] = psnr_of(*errors[name]["frame"])
+    for name in names:
+        metrics[f"object_region_{name}_psnr_db"] = psnr_of(*errors[name]["region"])
+    return metrics | {
+        "object_region_fraction": region_pixels / max(middle_pixels, 1),
         "sampler": "ddim",
         "steps": steps,
-        "pairs": len(clips),
+        "clips": len(clips),
+        "pairs": len(clips) * PAIRS,
     }
 
 
@@ -213,6 +285,14 @@ def train(config: InterpTrainingConfig, stop: StopRequest | None = None) -> dict
     model_set = ModelSetConfig.by_name(config.model_set)
     encoders = load_frozen_encoders(config.encoders_from, model_set, device)
     scheduler = diffusion_scheduler(model_set)
+    cache = InterpolationLatentCache(
+        config.cache_root,
+        encoders,
+        config.model_set,
+        config.data_seed,
+        config.pool_clips,
+        config.cache_shard_clips,
+    )
 
     checkpoint = config.out / CHECKPOINT_FILE
     step, warm_start_step, recent_losses, train_seconds = 0, 0, [], 0.0
@@ -272,6 +352,7 @@ def train(config: InterpTrainingConfig, stop: StopRequest | None = None) -> dict
             "loss_curve": loss_curve,
             "latent_scaling_factor": encoders.latent_scaling_factor,
             "encoders_digest": encoders.digest,
+            "cache_digest": cache.digest,
             "train_seconds": round(train_seconds, 1),
             "device": device,
             "finished": final,
@@ -293,6 +374,12 @@ def train(config: InterpTrainingConfig, stop: StopRequest | None = None) -> dict
             extra=extra,
         )
 
+    filling = time.perf_counter()
+    cache.fill(log.note if step < config.steps else None)
+    if cache.encoded_clips:
+        seconds = time.perf_counter() - filling
+        log.note(f"encoded {cache.encoded_clips} clips into {cache.folder} in {seconds:.0f} s")
+
     losses: dict[int, float] = {}
     model.train()
     while step < config.steps and not stop.requested:
@@ -303,11 +390,11 @@ def train(config: InterpTrainingConfig, stop: StopRequest | None = None) -> dict
         lr = rewarmed_learning_rate(lr, step, warm_start_step, config.warmup_steps)
         for group in optimizer.param_groups:
             group["lr"] = lr * group["lr_scale"]
-        clips = training_clips(config.data_seed, step, config.batch_size)
-        pairs = step_rng(config.seed, step, PAIR_CHOICE).integers(KEYFRAME_COUNT - 1, size=len(clips))
-        batch = pair_batch(encoders, clips, pairs.tolist())
+        batch = training_batch(config, cache, step, encoders.latent_scaling_factor)
         generator = step_generator(config.seed, step)
-        timestep = torch.randint(0, scheduler.config.num_train_timesteps, (len(clips),), generator=generator)
+        timestep = torch.randint(
+            0, scheduler.config.num_train_timesteps, (config.batch_size,), generator=generator
+        )
         noise = torch.randn(batch.middle.shape, generator=generator)  # [B, C, 3, h, w]
         noisy = scheduler.add_noise(batch.middle, noise, timestep)
 
@@ -317,7 +404,8 @@ def train(config: InterpTrainingConfig, stop: StopRequest | None = None) -> dict
             timestep.to(device, torch.float32),
             batch.image_embeds.to(device),
         )
-        loss = F.mse_loss(prediction, noise.to(device))  # eq. 6 over the 3 new frames
+        weights = min_snr_weights(scheduler.alphas_cumprod, timestep, config.min_snr_gamma)
+        loss = weighted_mse(prediction, noise.to(device), weights)  # eq. 6 over the 3 frames, min-SNR
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
@@ -347,9 +435,14 @@ def train(config: InterpTrainingConfig, stop: StopRequest | None = None) -> dict
         ema, encoders, model_set, evaluation_clips(config.data_seed, "val", config.eval_clips), config.seed
     )
     log.note(
-        f"val middle frames ({metrics['pairs']} pairs, ddim {metrics['steps']}): sampled "
-        f"{metrics['sampled_psnr_db']:.2f} dB, true latents {metrics['true_latents_psnr_db']:.2f} dB, "
-        f"latent lerp {metrics['latent_lerp_psnr_db']:.2f} dB"
+        f"val middle frames ({metrics['clips']} clips, {metrics['pairs']} pairs, ddim {metrics['steps']}): "
+        f"whole frame: sampled {metrics['sampled_psnr_db']:.2f} dB, "
+        f"true latents {metrics['true_latents_psnr_db']:.2f} dB, "
+        f"latent lerp {metrics['latent_lerp_psnr_db']:.2f} dB; object region "
+        f"({100 * metrics['object_region_fraction']:.1f}% of the pixels): "
+        f"sampled {metrics['object_region_sampled_psnr_db']:.2f} dB, "
+        f"true latents {metrics['object_region_true_latents_psnr_db']:.2f} dB, "
+        f"latent lerp {metrics['object_region_latent_lerp_psnr_db']:.2f} dB"
     )
     final = summary(True) | {"val_middle_frames": metrics}
     path = write_float16_weights(config.weights_out / f"{STAGE}.safetensors", ema.state_dict(), final)

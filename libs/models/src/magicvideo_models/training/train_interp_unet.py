@@ -26,8 +26,8 @@ the other way, so the model cannot lean on a preferred direction.
 
 Cost: filling the cache takes about 1 s of one CPU thread per clip (the VAE encoder on 61
 frames, its decoder on 16, the image encoder), once; after that a step costs only the U-Net,
-about 0.1–0.2 s per step of 16 pairs on 2 CPU threads, against 2–2.7 s when every step rendered
-and encoded its clips.
+measured at 0.44 s per step of 16 pairs on one CPU thread while an evaluation used the other
+core (2400 steps in 18 min), against 2–2.7 s when every step rendered and encoded its clips.
 
 Optimiser, schedule, EMA (exported), checkpoints, SIGTERM snapshot (interp_unet.partial.safetensors)
 and --init-from work as in train_keyframe_unet. At the end, the final check on --eval-clips val

@@ -36,12 +36,12 @@ import torch
 
 from magicvideo_models.image_encoder import pixel_values_from_frames
 from magicvideo_models.model_set import ModelSetConfig
-from magicvideo_models.shapes.clips import INTERPOLATION_FACTOR, ShapesClip, sample_clip
+from magicvideo_models.shapes.clips import INTERPOLATION_FACTOR, ShapesClip
 from magicvideo_models.training.latent_cache import (
     SHARD_CLIPS,
     FrozenEncoders,
+    ShardedClipCache,
     load_frozen_encoders,
-    load_or_encode_shard,
 )
 from magicvideo_models.training.trained_weights import DEFAULT_WEIGHTS_FOLDER
 
@@ -98,8 +98,8 @@ def interpolation_cache_digest(encoders: FrozenEncoders) -> str:
     return digest.hexdigest()[:12]
 
 
-class InterpolationLatentCache:
-    """Training clips 0 … pool_clips−1 of the train split, encoded once, in shards of shard_clips."""
+class InterpolationLatentCache(ShardedClipCache):
+    """The interpolation stage's cache: all 61 frames' latents and the decoded key frames' embeddings."""
 
     def __init__(
         self,
@@ -110,16 +110,8 @@ class InterpolationLatentCache:
         pool_clips: int,
         shard_clips: int = SHARD_CLIPS,
     ) -> None:
-        if pool_clips < 1 or shard_clips < 1:
-            raise ValueError(f"pool_clips and shard_clips must be positive, got {pool_clips}, {shard_clips}")
-        self.digest = interpolation_cache_digest(encoders)
-        self.folder = root / f"{model_set}-data{data_seed}-shard{shard_clips}-{self.digest}"
-        self.encoders = encoders
-        self.data_seed = data_seed
-        self.pool_clips = pool_clips
-        self.shard_clips = shard_clips
-        self.shards: dict[int, dict] = {}
-        self.encoded_clips = 0  # clips this process encoded (not read back): the cache's cost
+        digest = interpolation_cache_digest(encoders)
+        super().__init__(root, encoders, model_set, data_seed, pool_clips, shard_clips, digest)
 
     @property
     def shard_count(self) -> int:
@@ -133,30 +125,14 @@ class InterpolationLatentCache:
                 progress(f"interpolation cache: shard {shard + 1}/{self.shard_count}")
 
     def clips(self, indices: Sequence[int]) -> InterpolationClips:
-        if any(not 0 <= index < self.pool_clips for index in indices):
-            raise IndexError(f"clip indices must lie in the pool [0, {self.pool_clips})")
-        rows = [(index // self.shard_clips, index % self.shard_clips) for index in indices]
-        shards = [self._shard(shard) for shard, _ in rows]
+        rows = self._rows(indices)
         return InterpolationClips(
-            latents=torch.stack([s["latents"][r] for s, (_, r) in zip(shards, rows, strict=True)]),
-            keyframe_embeds=torch.stack(
-                [s["keyframe_embeds"][r] for s, (_, r) in zip(shards, rows, strict=True)]
-            ),
+            latents=torch.stack([s["latents"][r] for s, r in rows]),
+            keyframe_embeds=torch.stack([s["keyframe_embeds"][r] for s, r in rows]),
         )
 
-    def _shard(self, shard: int) -> dict:
-        if shard not in self.shards:
-            path = self.folder / f"shard_{shard:05d}.pt"
-            self.shards[shard] = load_or_encode_shard(path, lambda: self._encode_shard(shard))
-        return self.shards[shard]
-
-    def _encode_shard(self, shard: int) -> dict:
-        # always whole shards, so a shard's content never depends on the pool size
-        first = shard * self.shard_clips
-        indices = range(first, first + self.shard_clips)
-        clips = [sample_clip(self.data_seed, index, "train") for index in indices]
+    def _encode_clips(self, clips: Sequence[ShapesClip]) -> dict:
         encoded = encode_for_interpolation(self.encoders, clips)
-        self.encoded_clips += len(clips)
         return {"latents": encoded.latents, "keyframe_embeds": encoded.keyframe_embeds}
 
 

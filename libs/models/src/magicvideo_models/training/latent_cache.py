@@ -29,7 +29,7 @@ import torch
 
 from magicvideo_models.image_encoder import ImageEncoder, pixel_values_from_frames
 from magicvideo_models.model_set import ModelSetConfig
-from magicvideo_models.shapes.clips import sample_clip
+from magicvideo_models.shapes.clips import ShapesClip, sample_clip
 from magicvideo_models.shapes.grammar import ShapeAttributes
 from magicvideo_models.text_encoder import TextEncoder
 from magicvideo_models.training.shapes_dataset import signed_pixels
@@ -145,8 +145,13 @@ class EncodedClips:
     captions: list[str]
 
 
-class LatentCache:
-    """Training clips 0 … pool_clips−1 of the train split, encoded once, in shards of shard_clips."""
+class ShardedClipCache:
+    """Training clips 0 … pool_clips−1 of the train split, encoded once, in shards of shard_clips.
+
+    The pool and shard bookkeeping every stage's cache shares; a subclass says how a shard's
+    clips are encoded (``_encode_clips``) and what a step reads (its ``clips``). ``digest`` keys
+    the folder by the weights the encodings depend on.
+    """
 
     def __init__(
         self,
@@ -155,11 +160,13 @@ class LatentCache:
         model_set: str,
         data_seed: int,
         pool_clips: int,
-        shard_clips: int = SHARD_CLIPS,
+        shard_clips: int,
+        digest: str,
     ) -> None:
         if pool_clips < 1 or shard_clips < 1:
             raise ValueError(f"pool_clips and shard_clips must be positive, got {pool_clips}, {shard_clips}")
-        self.folder = root / f"{model_set}-data{data_seed}-shard{shard_clips}-{encoders.digest}"
+        self.digest = digest
+        self.folder = root / f"{model_set}-data{data_seed}-shard{shard_clips}-{digest}"
         self.shard_clips = shard_clips
         self.encoders = encoders
         self.data_seed = data_seed
@@ -167,18 +174,11 @@ class LatentCache:
         self.shards: dict[int, dict] = {}
         self.encoded_clips = 0  # clips this process encoded (not read back): the cache's cost
 
-    def clips(self, indices: Sequence[int]) -> EncodedClips:
-        rows = [(index // self.shard_clips, index % self.shard_clips) for index in indices]
+    def _rows(self, indices: Sequence[int]) -> list[tuple[dict, int]]:
+        """(shard contents, row in the shard) of each pool index, loading or encoding shards."""
         if any(not 0 <= index < self.pool_clips for index in indices):
             raise IndexError(f"clip indices must lie in the pool [0, {self.pool_clips})")
-        shards = [self._shard(shard) for shard, _ in rows]
-        return EncodedClips(
-            latents=torch.stack([s["latents"][r] for s, (_, r) in zip(shards, rows, strict=True)]),
-            image_embeds=torch.stack([s["image_embeds"][r] for s, (_, r) in zip(shards, rows, strict=True)]),
-            fps=torch.stack([s["fps"][r] for s, (_, r) in zip(shards, rows, strict=True)]),
-            attributes=[ShapeAttributes(*s["attributes"][r]) for s, (_, r) in zip(shards, rows, strict=True)],
-            captions=[s["captions"][r] for s, (_, r) in zip(shards, rows, strict=True)],
-        )
+        return [(self._shard(index // self.shard_clips), index % self.shard_clips) for index in indices]
 
     def _shard(self, shard: int) -> dict:
         if shard not in self.shards:
@@ -189,10 +189,43 @@ class LatentCache:
     def _encode_shard(self, shard: int) -> dict:
         # always whole shards, so a shard's content never depends on the pool size
         first = shard * self.shard_clips
-        indices = range(first, first + self.shard_clips)
-        clips = [sample_clip(self.data_seed, index, "train") for index in indices]
-        latents, embeds = self.encoders.encode_frames(np.stack([clip.keyframes for clip in clips]))
+        clips = [
+            sample_clip(self.data_seed, index, "train") for index in range(first, first + self.shard_clips)
+        ]
+        encoded = self._encode_clips(clips)
         self.encoded_clips += len(clips)
+        return encoded
+
+    def _encode_clips(self, clips: Sequence[ShapesClip]) -> dict:
+        raise NotImplementedError
+
+
+class LatentCache(ShardedClipCache):
+    """The key-frame stage's cache: the 16 key frames' latents and image embeddings, ν, caption."""
+
+    def __init__(
+        self,
+        root: Path,
+        encoders: FrozenEncoders,
+        model_set: str,
+        data_seed: int,
+        pool_clips: int,
+        shard_clips: int = SHARD_CLIPS,
+    ) -> None:
+        super().__init__(root, encoders, model_set, data_seed, pool_clips, shard_clips, encoders.digest)
+
+    def clips(self, indices: Sequence[int]) -> EncodedClips:
+        rows = self._rows(indices)
+        return EncodedClips(
+            latents=torch.stack([s["latents"][r] for s, r in rows]),
+            image_embeds=torch.stack([s["image_embeds"][r] for s, r in rows]),
+            fps=torch.stack([s["fps"][r] for s, r in rows]),
+            attributes=[ShapeAttributes(*s["attributes"][r]) for s, r in rows],
+            captions=[s["captions"][r] for s, r in rows],
+        )
+
+    def _encode_clips(self, clips: Sequence[ShapesClip]) -> dict:
+        latents, embeds = self.encoders.encode_frames(np.stack([clip.keyframes for clip in clips]))
         return {
             "latents": latents,
             "image_embeds": embeds,

@@ -22,7 +22,7 @@ row is where interpolation shows (its target: above the blend).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,6 +52,38 @@ def middle_frame_mask(frame_count: int, factor: int = INTERPOLATION_FACTOR) -> n
     return np.arange(frame_count) % factor != 0
 
 
+class MiddleFrameErrors:
+    """Squared errors of decoded videos' middle frames against the true frames, pooled over clips,
+    on the whole middle frames and on the moving object's region (object_region.py), per named
+    video (e.g. sampled, linear blend, true latents). The evaluate table and the interpolation
+    trainer's final check both measure with it."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.errors = {name: {"frame": [0.0, 0], "region": [0.0, 0]} for name in names}
+        self.region_pixels = 0
+        self.middle_pixels = 0
+
+    def add_clip(self, clip: ShapesClip, truth: np.ndarray, decoded: Mapping[str, np.ndarray]) -> None:
+        """truth and each decoded video: [3, 61, H, W] in [-1, 1], the clip's frames."""
+        middle = np.broadcast_to(middle_frame_mask(clip.frames.shape[0])[:, None, None], truth.shape[1:])
+        regions = middle_frame_regions(clip.frames, clip.scene.background)  # [61, H, W]
+        self.region_pixels += int(regions.sum())
+        self.middle_pixels += int(middle.sum())
+        for name, video in decoded.items():
+            for part, mask in (("frame", middle), ("region", regions)):
+                error, count = squared_error(video, truth, mask)
+                self.errors[name][part][0] += error
+                self.errors[name][part][1] += count
+
+    def psnr_db(self, name: str, part: str) -> float:
+        """part: "frame" (whole middle frames) or "region" (the object's region)."""
+        return psnr_of(*self.errors[name][part])
+
+    @property
+    def region_fraction(self) -> float:
+        return self.region_pixels / max(self.middle_pixels, 1)
+
+
 @dataclass(frozen=True)
 class InterpolationQuality:
     clips: int
@@ -75,9 +107,7 @@ def evaluate_interpolation(
     progress: Progress | None = None,
 ) -> InterpolationQuality:
     scale = np.float32(folder.latent_scaling_factor)
-    names = ("interpolation", "linear", "true")
-    errors = {name: {"frame": [0.0, 0], "region": [0.0, 0]} for name in names}
-    region_pixels, middle_pixels = 0, 0
+    errors = MiddleFrameErrors(("interpolation", "linear", "true"))
     for index, clip in enumerate(clips):
         true_latents = folder.video_latents(clip.frames)  # [1, C, 61, h, w] unscaled
         keyframe_latents = torch.from_numpy(true_latents[:, :, ::INTERPOLATION_FACTOR] * scale)
@@ -91,27 +121,20 @@ def evaluate_interpolation(
             "true": true_latents * scale,
         }
         truth = bytes_to_signed(clip.frames).transpose(3, 0, 1, 2)  # [3, 61, H, W]
-        middle = np.broadcast_to(middle_frame_mask(clip.frames.shape[0])[:, None, None], truth.shape[1:])
-        regions = middle_frame_regions(clip.frames, clip.scene.background)  # [61, H, W]
-        region_pixels, middle_pixels = region_pixels + int(regions.sum()), middle_pixels + int(middle.sum())
-        for name, latents in videos.items():
-            decoded = folder.decode_unscaled(latents / scale)[0]  # [3, 61, H, W]
-            for part, mask in (("frame", middle), ("region", regions)):
-                error, count = squared_error(decoded, truth, mask)
-                errors[name][part][0] += error
-                errors[name][part][1] += count
+        decoded = {name: folder.decode_unscaled(latents / scale)[0] for name, latents in videos.items()}
+        errors.add_clip(clip, truth, decoded)
         if progress is not None and ((index + 1) % 8 == 0 or index + 1 == len(clips)):
             progress(f"interpolation: {index + 1}/{len(clips)} clips")
     return InterpolationQuality(
         clips=len(clips),
         steps=settings.interp_steps,
-        interpolation_psnr_db=psnr_of(*errors["interpolation"]["frame"]),
-        linear_psnr_db=psnr_of(*errors["linear"]["frame"]),
-        true_latents_psnr_db=psnr_of(*errors["true"]["frame"]),
-        object_region_interpolation_psnr_db=psnr_of(*errors["interpolation"]["region"]),
-        object_region_linear_psnr_db=psnr_of(*errors["linear"]["region"]),
-        object_region_true_latents_psnr_db=psnr_of(*errors["true"]["region"]),
-        object_region_fraction=region_pixels / max(middle_pixels, 1),
+        interpolation_psnr_db=errors.psnr_db("interpolation", "frame"),
+        linear_psnr_db=errors.psnr_db("linear", "frame"),
+        true_latents_psnr_db=errors.psnr_db("true", "frame"),
+        object_region_interpolation_psnr_db=errors.psnr_db("interpolation", "region"),
+        object_region_linear_psnr_db=errors.psnr_db("linear", "region"),
+        object_region_true_latents_psnr_db=errors.psnr_db("true", "region"),
+        object_region_fraction=errors.region_fraction,
     )
 
 

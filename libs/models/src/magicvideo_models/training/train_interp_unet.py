@@ -49,8 +49,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from magicvideo_models.evaluation.interpolation_quality import linear_blend, middle_frame_mask
-from magicvideo_models.evaluation.object_region import middle_frame_regions, psnr_of, squared_error
+from magicvideo_models.evaluation.interpolation_quality import MiddleFrameErrors, linear_blend
 from magicvideo_models.evaluation.onnx_pipeline import interleave
 from magicvideo_models.interp_unet import InterpUNet
 from magicvideo_models.keyframe_unet import KeyframeUNet
@@ -217,8 +216,7 @@ def evaluate_middle_frames(
     scale = encoders.latent_scaling_factor
     steps = model_set.defaults.interp_num_inference_steps
     names = ("sampled", "true_latents", "latent_lerp")
-    errors = {name: {"frame": [0.0, 0], "region": [0.0, 0]} for name in names}
-    region_pixels, middle_pixels = 0, 0
+    errors = MiddleFrameErrors(names)
     for index, clip in enumerate(clips):
         true_latents = encoded.latents[index : index + 1] * scale  # [1, C, 61, h, w]
         keyframes = true_latents[:, :, ::INTERPOLATION_FACTOR]
@@ -242,25 +240,18 @@ def evaluate_middle_frames(
             "latent_lerp": linear_blend(keyframes),
         }
         truth = signed_pixels(clip.frames).movedim(0, 1).numpy()  # [3, 61, H, W]
-        frame_mask = np.broadcast_to(middle_frame_mask(clip.frames.shape[0])[:, None, None], truth.shape[1:])
-        regions = middle_frame_regions(clip.frames, clip.scene.background)  # [61, H, W]
-        region_pixels, middle_pixels = (
-            region_pixels + int(regions.sum()),
-            middle_pixels + int(frame_mask.sum()),
-        )
-        for name, latents in videos.items():
-            decoded = encoders.vae.decode((latents / scale).to(encoders.device))[0].float().cpu().numpy()
-            for part, mask in (("frame", frame_mask), ("region", regions)):
-                sse, count = squared_error(decoded, truth, mask)
-                errors[name][part][0] += sse
-                errors[name][part][1] += count
+        decoded = {
+            name: encoders.vae.decode((latents / scale).to(encoders.device))[0].float().cpu().numpy()
+            for name, latents in videos.items()
+        }
+        errors.add_clip(clip, truth, decoded)
     metrics: dict[str, float] = {}
     for name in names:
-        metrics[f"{name}_psnr_db"] = psnr_of(*errors[name]["frame"])
+        metrics[f"{name}_psnr_db"] = errors.psnr_db(name, "frame")
     for name in names:
-        metrics[f"object_region_{name}_psnr_db"] = psnr_of(*errors[name]["region"])
+        metrics[f"object_region_{name}_psnr_db"] = errors.psnr_db(name, "region")
     return metrics | {
-        "object_region_fraction": region_pixels / max(middle_pixels, 1),
+        "object_region_fraction": errors.region_fraction,
         "sampler": "ddim",
         "steps": steps,
         "clips": len(clips),

@@ -65,7 +65,7 @@ from typing import Any
 import numpy as np
 import torch
 from diffusers import DDPMScheduler
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 
 from magicvideo_models.keyframe_unet import KeyframeUNet
@@ -88,7 +88,7 @@ from magicvideo_models.training.run_config import config_dict, parse_dataclass_c
 from magicvideo_models.training.run_log import RunLog
 from magicvideo_models.training.shapes_dataset import evaluation_clips, step_generator, step_rng
 from magicvideo_models.training.train_clip import CaptionIds
-from magicvideo_models.training.trained_weights import DEFAULT_WEIGHTS_FOLDER
+from magicvideo_models.training.trained_weights import DEFAULT_WEIGHTS_FOLDER, read_weights_snapshot
 
 STAGE = "keyframe_unet"
 PARTIAL = "partial"
@@ -220,14 +220,6 @@ def write_float16_weights(
     save_file(stored, str(path), metadata={"written": time.strftime("%Y-%m-%dT%H:%M:%S")})
     path.with_suffix(".json").write_text(json.dumps(dict(summary), indent=2) + "\n")
     return path
-
-
-def read_weights_snapshot(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """(float32 state dict, its JSON summary) of a file written by write_float16_weights."""
-    tensors = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
-    summary_path = path.with_suffix(".json")
-    summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() else {}
-    return tensors, summary
 
 
 def diffusion_scheduler(model_set: ModelSetConfig) -> DDPMScheduler:

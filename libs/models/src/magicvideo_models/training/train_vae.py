@@ -1,9 +1,12 @@
-"""Train the VAE (8×: 64×64×3 ↔ 8×8×4), then the VideoVAE decoder's temporal layers.
+"""Train the VAE (8×: 64×64×3 ↔ 8×8×4), then the VideoVAE decoder's temporal layers, then
+(optionally) fine-tune the whole decoder with the encoder frozen.
 
     python -m magicvideo_models.training.train_vae --out runs/vae [--autoencoder-steps N
-        --temporal-steps M --lr LR --temporal-lr LR --seed S --threads T]
+        --temporal-steps M --decoder-steps K --lr LR --temporal-lr LR --decoder-lr LR
+        --edge-weight W --seed S --threads T --init-from SNAPSHOT]
 
-DESIGN.md §7 and paper §3.3, two phases in one resumable run (the step counter runs through both):
+DESIGN.md §7 and paper §3.3, up to three phases in one resumable run (the step counter runs
+through all):
 
 1. Autoencoder (steps 0 … N−1): the per-frame AutoencoderKL (VideoVAE with its zero-initialised
    temporal layers frozen, so it decodes frame by frame) on single frames of training clips:
@@ -17,6 +20,17 @@ DESIGN.md §7 and paper §3.3, two phases in one resumable run (the step counter
    dithering when decoding *generated* latents, whose errors are independent from frame to
    frame; the exact latents of real frames decode without flicker even frame by frame. The
    loss is L1 + L2 to the true frames.
+3. Decoder (steps N+M … N+M+K−1, --decoder-steps, 0 by default): every decoder weight (spatial,
+   temporal and post_quant_conv) trains on the same perturbed 16-frame sequences, the encoder and
+   quant_conv frozen, with the L1 + L2 (+ --edge-weight edge) loss. The latent space is the
+   encoder's, so it does not move: the diffusion models trained on it and their latent caches
+   stay valid (as Stable Diffusion's decoder-only VAE fine-tunes kept their latent space). Phase 1
+   trains the decoder on single posterior samples for a small KL budget; this phase spends more
+   steps where the shapes' corners and edges are decided.
+
+--init-from SNAPSHOT (a vae.safetensors whose .json says it finished N + M steps with these
+flags' --autoencoder-steps N and --temporal-steps M) starts a run at step N+M from those
+weights: a decoder fine-tune of a trained VAE without repeating phases 1 and 2.
 
 At the end, on held-out (val) clips' 61 frames: PSNR and flicker (mean absolute frame-to-frame
 change of decoded minus true, in 8-bit levels) of the per-frame decoder vs the VideoVAE, from
@@ -30,6 +44,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -37,6 +52,7 @@ import torch.nn.functional as F
 
 from magicvideo_models.model_set import ModelSetConfig, model_seed
 from magicvideo_models.shapes.clips import FRAME_COUNT, INTERPOLATION_FACTOR, KEYFRAME_COUNT, ShapesClip
+from magicvideo_models.shapes.judge import judge_clip
 from magicvideo_models.training.checkpoint import CHECKPOINT_FILE, load_optimizer_state, save_checkpoint
 from magicvideo_models.training.lr_schedule import cosine_learning_rate
 from magicvideo_models.training.run_config import (
@@ -55,11 +71,16 @@ from magicvideo_models.training.shapes_dataset import (
     step_rng,
     training_clips,
 )
-from magicvideo_models.training.trained_weights import DEFAULT_WEIGHTS_FOLDER, save_stage_weights
+from magicvideo_models.training.trained_weights import (
+    DEFAULT_WEIGHTS_FOLDER,
+    read_weights_snapshot,
+    save_stage_weights,
+)
 from magicvideo_models.video_vae import VideoVAE
 
 STAGE = "vae"
 TEMPORAL_PREFIX = "decoder.temporal_attentions."
+DECODER_PREFIXES = ("decoder.", "post_quant_conv.")
 EIGHT_BIT_LEVELS = 127.5  # one unit of [-1, 1] pixels in 8-bit levels
 
 
@@ -78,6 +99,9 @@ class VaeTrainingConfig:
     sequences_per_step: int = 2  # phase 2: 16-frame sequences per step
     sequence_frames: int = KEYFRAME_COUNT
     temporal_lr: float = 5e-4
+    decoder_steps: int = 0  # phase 3: the whole decoder, encoder frozen
+    decoder_lr: float = 2e-4
+    init_from: str = ""  # a vae snapshot that finished phases 1 and 2: start phase 3 from it
     latent_noise: float = 0.2  # phase 2: largest per-frame latent perturbation, × the latents' std
     warmup_steps: int = 100
     seed: int = 0
@@ -97,6 +121,8 @@ class VaeTrainingConfig:
                 "weights_out",
                 "autoencoder_steps",  # a resumed run may end phase 1 sooner or later
                 "temporal_steps",
+                "decoder_steps",
+                "init_from",
                 "threads",
                 "log_every",
                 "checkpoint_every",
@@ -110,8 +136,12 @@ class VaeTrainingConfig:
     )
 
     @property
-    def steps(self) -> int:
+    def decoder_start(self) -> int:
         return self.autoencoder_steps + self.temporal_steps
+
+    @property
+    def steps(self) -> int:
+        return self.decoder_start + self.decoder_steps
 
     def to_dict(self) -> dict:
         return config_dict(self)
@@ -201,6 +231,22 @@ def evaluate_decoders(
 
 
 @torch.no_grad()
+def judged_reconstructions(vae: VideoVAE, clips: Sequence[ShapesClip], device: str) -> dict[str, float]:
+    """How often the judge reads the right shape and all three attributes in the VideoVAE's
+    decoding of the clips' key-frame latents: the ceiling of what a diffusion model trained on
+    these latents can show through this decoder."""
+    shape_right, all_right = [], []
+    for clip in clips:
+        video = signed_pixels(clip.keyframes).movedim(0, 1)[None].to(device)  # [1, 3, 16, H, W]
+        decoded = vae.decode(encode_video(vae, video))[0].movedim(0, 1)  # [16, 3, H, W]
+        frames = ((decoded.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1)
+        verdict = judge_clip(frames.cpu().numpy())
+        shape_right.append(verdict.shape == clip.attributes.shape)
+        all_right.append(verdict.attributes() == clip.attributes)
+    return {"shape": float(np.mean(shape_right)), "all_three": float(np.mean(all_right))}
+
+
+@torch.no_grad()
 def frame_psnr(vae: VideoVAE, clips: Sequence[ShapesClip], device: str) -> float:
     """Per-frame (temporal layers off) reconstruction PSNR over the clips' key frames."""
     frames = signed_pixels(np.concatenate([clip.keyframes for clip in clips]))
@@ -218,14 +264,37 @@ def latent_scaling_factor(vae: VideoVAE, clips: Sequence[ShapesClip], device: st
     return float(1.0 / latents.std().item())
 
 
+def trains_in_phase(name: str, phase: str) -> bool:
+    """Whether parameter `name` trains in `phase`: "autoencoder" everything but the temporal
+    layers, "temporal" only those, "decoder" everything that decodes (the encoder stays frozen)."""
+    if phase == "decoder":
+        return name.startswith(DECODER_PREFIXES)
+    return name.startswith(TEMPORAL_PREFIX) == (phase == "temporal")
+
+
 def make_optimizer(vae: VideoVAE, phase: str, config: VaeTrainingConfig) -> torch.optim.Optimizer:
-    """Phase "autoencoder": everything but the temporal layers; "temporal": only those."""
-    temporal = phase == "temporal"
+    """AdamW over the parameters that train in `phase`, at that phase's learning rate."""
     for name, parameter in vae.named_parameters():
-        parameter.requires_grad_(name.startswith(TEMPORAL_PREFIX) == temporal)
+        parameter.requires_grad_(trains_in_phase(name, phase))
     parameters = [p for p in vae.parameters() if p.requires_grad]
-    lr = config.temporal_lr if temporal else config.lr
+    lr = {"autoencoder": config.lr, "temporal": config.temporal_lr, "decoder": config.decoder_lr}[phase]
     return torch.optim.AdamW(parameters, lr=lr, betas=(0.9, 0.99), weight_decay=0.0)
+
+
+def start_from_snapshot(vae: VideoVAE, config: VaeTrainingConfig) -> dict[str, Any]:
+    """Load --init-from's weights; its summary, which must have finished this config's phases 1
+    and 2 (so the step counter and the phase boundaries mean the same)."""
+    state, summary = read_weights_snapshot(Path(config.init_from))
+    finished = (summary.get("autoencoder_steps"), summary.get("temporal_steps"))
+    phases = (config.autoencoder_steps, config.temporal_steps)
+    if finished != phases or summary.get("steps") != config.decoder_start:
+        raise ValueError(
+            f"--init-from {config.init_from} finished {summary.get('steps')} steps "
+            f"(autoencoder {finished[0]}, temporal {finished[1]}); pass --autoencoder-steps {finished[0]} "
+            f"--temporal-steps {finished[1]} to start its decoder phase"
+        )
+    vae.load_state_dict(state, strict=True)
+    return summary
 
 
 def train(config: VaeTrainingConfig) -> dict:
@@ -245,10 +314,18 @@ def train(config: VaeTrainingConfig) -> dict:
         optimizer=None,
         config=config,
         log=log,
-        fresh_extra={"phase": "autoencoder", "phase1_metrics": {}},
+        fresh_extra={"phase": "autoencoder", "phase1_metrics": {}, "earlier_seconds": 0.0},
     )
     step, recent_losses = resumed.step, resumed.extra["recent_losses"]
     train_seconds, phase1_metrics = resumed.extra["train_seconds"], resumed.extra["phase1_metrics"]
+    # seconds the --init-from snapshot's own phases took, reported beside this run's
+    earlier_seconds = float(resumed.extra.get("earlier_seconds", 0.0))
+    if config.init_from and not checkpoint.is_file():
+        snapshot = start_from_snapshot(vae, config)
+        step, phase1_metrics = config.decoder_start, dict(snapshot.get("autoencoder_metrics", {}))
+        earlier_seconds = float(snapshot.get("train_seconds", 0.0))
+        resumed.extra["phase"] = "temporal"  # switched to "decoder" by the loop below
+        log.note(f"initialised from {config.init_from} at step {step}")
     # the phase the checkpoint was in: a resumed run whose phase 1 was shortened switches below
     phase = resumed.extra["phase"]
     optimizer = make_optimizer(vae, phase, config)
@@ -261,6 +338,7 @@ def train(config: VaeTrainingConfig) -> dict:
             "train_seconds": train_seconds,
             "phase": phase,
             "phase1_metrics": phase1_metrics,
+            "earlier_seconds": earlier_seconds,
         }
         save_checkpoint(
             checkpoint,
@@ -282,6 +360,9 @@ def train(config: VaeTrainingConfig) -> dict:
             vae.train()
             phase, recent_losses = "temporal", []
             optimizer = make_optimizer(vae, phase, config)
+        if phase == "temporal" and step >= config.decoder_start:
+            phase, recent_losses = "decoder", []
+            optimizer = make_optimizer(vae, phase, config)
         started = time.perf_counter()
         generator = step_generator(config.seed, step)
         rng = step_rng(config.seed, step, FRAME_CHOICE)
@@ -302,18 +383,24 @@ def train(config: VaeTrainingConfig) -> dict:
             kl = posterior.kl().mean() / pixels_per_frame
             loss = reconstruction_loss(decoded, frames, config.edge_weight) + config.kl_weight * kl
         else:
-            local = step - config.autoencoder_steps
+            temporal = phase == "temporal"
+            start, length = (
+                (config.autoencoder_steps, config.temporal_steps)
+                if temporal
+                else (config.decoder_start, config.decoder_steps)
+            )
             lr = cosine_learning_rate(
-                local,
-                max_lr=config.temporal_lr,
-                warmup_steps=min(config.warmup_steps, config.temporal_steps // 10 + 1),
-                total_steps=config.temporal_steps,
+                step - start,
+                max_lr=config.temporal_lr if temporal else config.decoder_lr,
+                warmup_steps=min(config.warmup_steps, length // 10 + 1),
+                total_steps=length,
             )
             clips = training_clips(config.data_seed, step, config.sequences_per_step)
             video = sequence_batch(clips, rng, config.sequence_frames).to(device)
             with torch.no_grad():
                 latents = perturbed(encode_video(vae, video), config.latent_noise, generator)
-            loss = reconstruction_loss(vae.decode(latents), video, 0.0)
+            edge_weight = 0.0 if temporal else config.edge_weight
+            loss = reconstruction_loss(vae.decode(latents), video, edge_weight)
         set_learning_rate(optimizer, lr)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -334,28 +421,36 @@ def train(config: VaeTrainingConfig) -> dict:
     if not phase1_metrics:  # a run with no temporal steps
         phase1_metrics = {"val_keyframe_psnr_db": frame_psnr(vae, val_clips, device)}
     decoders = evaluate_decoders(vae, val_clips, config.eval_latent_noise, config.seed, device)
+    judged = judged_reconstructions(vae, val_clips, device)
+    log.note(f"judge on the VideoVAE's reconstructions of val key frames: {judged}")
     for name, values in decoders.items():
         log.note(f"val {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in values.items()))
-    scaling = latent_scaling_factor(vae, training_clips(config.data_seed, 0, config.scaling_clips), device)
-    log.note(
-        f"latent_scaling_factor {scaling:.5f} "
-        f"(1 / std of {config.scaling_clips} training clips' key-frame latents)"
-    )
+    if config.init_from:
+        # the encoder is the snapshot's, frozen: keep the factor the diffusion models trained with
+        # (re-measuring it from the float16 weights moves it in the fifth digit)
+        scaling = float(read_weights_snapshot(Path(config.init_from))[1]["latent_scaling_factor"])
+        measured_on = f"kept from {config.init_from} (encoder frozen)"
+    else:
+        clips = training_clips(config.data_seed, 0, config.scaling_clips)
+        scaling = latent_scaling_factor(vae, clips, device)
+        measured_on = f"posterior-mode latents of {config.scaling_clips} training clips' 16 key frames"
+    log.note(f"latent_scaling_factor {scaling:.5f}: {measured_on}")
     summary = {
         "stage": STAGE,
         "config": config.to_dict(),
         "steps": step,
         "autoencoder_steps": config.autoencoder_steps,
         "temporal_steps": config.temporal_steps,
+        "decoder_steps": config.decoder_steps,
         "final_loss": float(np.mean(recent_losses[-20:])) if recent_losses else None,
         "autoencoder_metrics": phase1_metrics,
         "decoders_on_val_clips": decoders,
+        "judge_on_val_reconstructions": judged,
         "eval_clips": config.eval_clips,
         "latent_scaling_factor": scaling,
-        "latent_scaling_factor_measured_on": (
-            f"posterior-mode latents of {config.scaling_clips} training clips' 16 key frames"
-        ),
+        "latent_scaling_factor_measured_on": measured_on,
         "train_seconds": round(train_seconds, 1),
+        "earlier_seconds": round(earlier_seconds, 1),
         "device": device,
     }
     path = save_stage_weights(config.weights_out, STAGE, vae.state_dict(), summary)

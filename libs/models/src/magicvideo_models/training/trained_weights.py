@@ -57,6 +57,15 @@ def save_stage_weights(
     return path
 
 
+def read_weights_snapshot(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """(float32 state dict, its JSON summary) of a float16 weights file and the .json beside it
+    (a stage's final weights, or a trainer's partial snapshot)."""
+    tensors = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
+    summary_path = path.with_suffix(".json")
+    summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() else {}
+    return tensors, summary
+
+
 def prefixed(prefix: str, state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {prefix + name: tensor for name, tensor in state.items()}
 

@@ -8,7 +8,8 @@ What it measures, each in its own module, all through onnxruntime on the folder'
 - judge: the judge on real rendered clips (must be ≥ 98%) and against random captions (chance);
 - faithfulness: colour, shape, motion and all three on seen (val) and held-out combinations,
   clips sampled with the Python reference sampler (key frames, decoded) or, with
-  ``--via cli``, the TypeScript CLI's final frames;
+  ``--via cli``, the TypeScript CLI's final frames; beside them the judge on the VideoVAE's
+  reconstructions of the real clips, the ceiling for any model of this VAE's latents;
 - smoothness: the judge's flicker and motion-irregularity measures beside the real clips';
 - speed: Spearman's ρ of measured speed against the training speed at the FPS condition ν;
 - vae: VideoVAE against per-frame decoding, flicker and PSNR;
@@ -162,6 +163,17 @@ def evaluate(config: EvaluationConfig, progress: Callable[[str], None] = log) ->
         )
         scores = faithfulness.scores(judged)
         rows += faithfulness.faithfulness_rows(split, scores, label=f" ({config.via})")
+        reconstructed = timed(
+            f"reconstructions {split}",
+            lambda split=split: faithfulness.judge_real(
+                split,
+                config.clips_per_split,
+                data_seed=config.data_seed,
+                resolution=resolution,
+                transform=folder.reconstruct,
+            ),
+        )
+        rows += faithfulness.reconstruction_rows(split, faithfulness.scores(reconstructed))
         generated_smoothness = smoothness_speed.Smoothness.of([clip.verdict for clip in judged])
         real_smoothness = smoothness_speed.Smoothness.of([clip.verdict for clip in real])
         rows += smoothness_speed.smoothness_rows(split, generated_smoothness, real_smoothness)
@@ -169,6 +181,7 @@ def evaluate(config: EvaluationConfig, progress: Callable[[str], None] = log) ->
             "scores": asdict(scores),
             "smoothness": asdict(generated_smoothness),
             "real_smoothness": asdict(real_smoothness),
+            "vae_reconstructions": asdict(faithfulness.scores(reconstructed)),
             "clips": [_clip_record(clip, generated=True) for clip in judged],
         }
 

@@ -131,12 +131,20 @@ def judge_generated(
     return judged
 
 
-def judge_real(split: str, count: int, *, data_seed: int, resolution: int) -> list[JudgedClip]:
-    """The judge on the real rendered key frames of the same captions (the sanity mode)."""
+def judge_real(
+    split: str,
+    count: int,
+    *,
+    data_seed: int,
+    resolution: int,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> list[JudgedClip]:
+    """The judge on the real rendered key frames of the same captions (the sanity mode), or on
+    `transform` of them (e.g. the VAE's reconstruction: what any model of its latents can show)."""
     judged = []
     for index in range(count):
         clip = evaluation_clip(data_seed, split, index, resolution)
-        verdict = judge_clip(clip.keyframes)
+        verdict = judge_clip(clip.keyframes if transform is None else transform(clip.keyframes))
         judged.append(
             JudgedClip(split, index, clip.caption, clip.attributes, -1, clip.fps_condition, verdict)
         )
@@ -186,6 +194,22 @@ def faithfulness_rows(split: str, generated: FaithfulnessScores, label: str = ""
     )
     rows.append(ReportRow("faithfulness", f"{prefix}: object found", generated.object_found, unit="%"))
     return rows
+
+
+def reconstruction_rows(split: str, reconstructed: FaithfulnessScores) -> list[ReportRow]:
+    """The judge on the VAE's reconstructions of real clips: the ceiling of faithfulness for a model
+    that generates this VAE's latents (informative: no target)."""
+    prefix = f"{split} (VAE reconstructions of real clips)"
+    return [
+        ReportRow("faithfulness", f"{prefix}: shape", reconstructed.shape, reference="ceiling", unit="%"),
+        ReportRow(
+            "faithfulness",
+            f"{prefix}: all three ({reconstructed.clips} clips)",
+            reconstructed.all_three,
+            reference="ceiling",
+            unit="%",
+        ),
+    ]
 
 
 def judge_rows(split: str, real: FaithfulnessScores, random_captions: FaithfulnessScores) -> list[ReportRow]:

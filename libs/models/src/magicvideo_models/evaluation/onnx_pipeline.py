@@ -195,6 +195,10 @@ class OnnxModelFolder:
         (parameters, *_) = self.session("vae_encoder").run(None, {"frames": np.ascontiguousarray(signed)})
         return np.asarray(parameters, dtype=np.float32)[:, : self.manifest["latent_channels"]]
 
+    def reconstruct(self, frames: np.ndarray) -> np.ndarray:
+        """uint8 frames [N, H, W, 3] → the VideoVAE's decoding of their latents, uint8 [N, H, W, 3]."""
+        return self.decode(self.video_latents(frames) * np.float32(self.latent_scaling_factor))
+
     def video_latents(self, frames: np.ndarray) -> np.ndarray:
         """uint8 frames [N, H, W, 3] → unscaled latent video [1, C, N, h, w]."""
         return self.encode_frames(frames).transpose(1, 0, 2, 3)[None]

@@ -11,6 +11,7 @@ from magicvideo_models.evaluation.faithfulness import (
     judge_real,
     judge_rows,
     random_caption_matches,
+    reconstruction_rows,
     scores,
 )
 from magicvideo_models.evaluation.onnx_pipeline import OnnxModelFolder, SamplingSettings
@@ -73,3 +74,19 @@ def test_generated_clips_are_judged_with_every_score_in_range():
     ]
     assert rows[3].passed == (result.all_three >= 0.8)
     assert rows[3].reference == f"chance {CHANCE['all_three']:.3f}"
+
+
+def test_the_vae_ceiling_judges_the_reconstructions_of_the_same_real_clips_without_a_target():
+    folder = OnnxModelFolder.open(SHIPPED, threads=1)
+    reconstructed = judge_real("seen", 6, data_seed=0, resolution=64, transform=folder.reconstruct)
+    real = judge_real("seen", 6, data_seed=0, resolution=64)
+    assert [c.caption for c in reconstructed] == [c.caption for c in real]
+    assert scores(reconstructed).colour == 1.0  # the trained VAE keeps colours; shape is where it loses
+    rows = reconstruction_rows("seen", scores(reconstructed))
+    assert [row.passed for row in rows] == [None, None]
+    assert rows[-1].value == scores(reconstructed).all_three
+
+
+def test_a_transform_that_removes_the_object_leaves_the_judge_nothing_to_find():
+    blanked = judge_real("seen", 3, data_seed=0, resolution=64, transform=lambda frames: frames * 0)
+    assert scores(blanked).object_found == 0.0 and scores(blanked).all_three == 0.0

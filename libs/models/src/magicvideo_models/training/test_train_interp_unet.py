@@ -85,8 +85,9 @@ def test_a_pair_is_two_key_frames_and_the_three_frames_between_them(weights_fold
     encoded = encode_for_interpolation(encoders, [clip, clip])
     batch = pair_windows(encoded, [5, 5], [False, True], encoders.latent_scaling_factor)
 
-    latents, _ = encoders.encode_frames(clip.frames[None, 20:25])  # key frames 5 and 6 and between
-    scaled = latents[0] * encoders.latent_scaling_factor
+    # key frames 5 and 6 and the frames between, as the batch encoded them (a separate encoding
+    # of just these 5 frames differs in the fourth decimal: another batch size, other kernels)
+    scaled = encoded.latents[0][:, 20:25] * encoders.latent_scaling_factor
     torch.testing.assert_close(batch.neighbours[0], scaled[:, [0, 4]])
     torch.testing.assert_close(batch.middle[0], scaled[:, 1:4])
     torch.testing.assert_close(batch.image_embeds[0], encoded.keyframe_embeds[0, [5, 6]])
@@ -128,9 +129,11 @@ def test_the_cache_round_trips_and_encodes_the_same_clips_the_same_way(
     assert elsewhere.encoded_clips == 4
     torch.testing.assert_close(fresh.latents, encoded.latents, rtol=0, atol=0)
     torch.testing.assert_close(fresh.keyframe_embeds, encoded.keyframe_embeds, rtol=0, atol=0)
+    # encoded directly in one batch of 3 rather than in shards of 2: the same clips, other kernels
+    # (oneDNN picks them by batch size), so equal to float32 batch-size noise (seen up to 5e-4)
     direct = encode_for_interpolation(encoders, [sample_clip(0, index, "train") for index in wanted])
-    torch.testing.assert_close(direct.latents, encoded.latents)
-    torch.testing.assert_close(direct.keyframe_embeds, encoded.keyframe_embeds)
+    torch.testing.assert_close(direct.latents, encoded.latents, rtol=1e-3, atol=2e-3)
+    torch.testing.assert_close(direct.keyframe_embeds, encoded.keyframe_embeds, rtol=1e-3, atol=2e-3)
     with pytest.raises(IndexError):
         first.clips([3])
 
@@ -216,6 +219,7 @@ def test_training_starts_from_the_key_frame_weights(
     assert set(written) == set(expected)
     for name, tensor in expected.items():
         torch.testing.assert_close(written[name], tensor.half().float())
+    assert not written["unet.conv_out.weight"].any() and not written["unet.conv_out.bias"].any()  # blend skip
 
 
 @pytest.mark.parametrize("gamma", [0.0, 5.0])

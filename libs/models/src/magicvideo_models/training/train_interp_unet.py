@@ -11,7 +11,9 @@ and the 3 frames between them, 4k+1 … 4k+3. The model sees the noisy middle la
 neighbours' clean latents (concatenated inside the model) and the two neighbours' CLIP image
 embeddings (cross-attention), all as the serving runtime's interpolation stage gives them:
 latents scaled by the latent scaling factor, earlier key frame first, and the embeddings of the
-*decoded* key frames (interp_latent_cache.py says why). It predicts the noise: eq. 6's epsilon
+*decoded* key frames (interp_latent_cache.py says why). It predicts the noise (with the model
+set's blend skip, the noise implied by the neighbours' linear blend plus the network's correction,
+interp_unet.py; from_keyframe zeroes conv_out, so training starts from the blend): eq. 6's epsilon
 loss over the 3 frames, with the manifest's scheduler, each example weighted by
 min(SNR_t, γ)/SNR_t (--min-snr-gamma, loss_weighting.py, as the key-frame stage; 0: plain eq. 6).
 No guidance at sampling, so no condition dropout.
@@ -81,11 +83,10 @@ from magicvideo_models.training.train_keyframe_unet import (
     ema_copy,
     ema_update,
     pool_indices,
-    read_weights_snapshot,
     rewarmed_learning_rate,
     write_float16_weights,
 )
-from magicvideo_models.training.trained_weights import DEFAULT_WEIGHTS_FOLDER
+from magicvideo_models.training.trained_weights import DEFAULT_WEIGHTS_FOLDER, read_weights_snapshot
 
 STAGE = "interp_unet"
 PAIR_CHOICE = 13  # salt of the step's neighbour-pair choice
@@ -260,10 +261,13 @@ def evaluate_middle_frames(
 
 
 def initial_model(config: InterpTrainingConfig, model_set: ModelSetConfig) -> InterpUNet:
-    """InterpUNet.from_keyframe of the trained key-frame U-Net (§3.2)."""
+    """InterpUNet.from_keyframe of the trained key-frame U-Net (§3.2); with the model set's blend
+    skip its conv_out starts at zero, so the untrained model samples the key frames' linear blend."""
     keyframe = KeyframeUNet(model_set.keyframe_unet)
     keyframe.load_state_dict(read_weights_snapshot(Path(config.keyframe_weights))[0], strict=True)
-    return InterpUNet.from_keyframe(keyframe, model_set.image_encoder.projection_dim)
+    return InterpUNet.from_keyframe(
+        keyframe, model_set.image_encoder.projection_dim, blend_skip=model_set.interp_unet.blend_skip
+    )
 
 
 def train(config: InterpTrainingConfig, stop: StopRequest | None = None) -> dict:
@@ -300,6 +304,10 @@ def train(config: InterpTrainingConfig, stop: StopRequest | None = None) -> dict
         train_seconds = float(summary.get("train_seconds", 0.0))
     else:
         model = initial_model(config, model_set)
+    if not torch.equal(model.alphas_cumprod, scheduler.alphas_cumprod):
+        raise ValueError(
+            "the interpolation U-Net's ᾱ table (its blend skip's) is not the model set's scheduler's"
+        )
     model = model.to(device)
     ema = ema_copy(model)
     conv_in = [p for n, p in model.named_parameters() if ".conv_in." in f".{n}"]
@@ -334,6 +342,7 @@ def train(config: InterpTrainingConfig, stop: StopRequest | None = None) -> dict
         return {
             "stage": STAGE,
             "weights": "ema",
+            "blend_skip": model_set.interp_unet.blend_skip,  # what the network's output means
             "config": config.to_dict(),
             "model_set": config.model_set,
             "steps": step,

@@ -112,6 +112,8 @@ def test_a_decoder_fine_tune_from_a_snapshot_keeps_the_latent_space_and_resumes_
     assert any(not torch.equal(before[n], after[n]) for n in decodes)
     assert summary["latent_scaling_factor"] == base_summary["latent_scaling_factor"]
     assert summary["decoder_steps"] == 2 and summary["steps"] == 5
+    assert summary["earlier_run"]["config"] == base_summary["config"]  # how phases 1 and 2 were made
+    assert summary["earlier_run"]["train_seconds"] == base_summary["train_seconds"]
     assert set(summary["judge_on_val_reconstructions"]) == {"shape", "all_three"}
 
 

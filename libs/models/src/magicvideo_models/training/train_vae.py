@@ -264,6 +264,12 @@ def latent_scaling_factor(vae: VideoVAE, clips: Sequence[ShapesClip], device: st
     return float(1.0 / latents.std().item())
 
 
+def earlier_run_summary(path: str, snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The parts of an --init-from snapshot's summary that say how its phases 1 and 2 were made."""
+    keys = ("config", "steps", "train_seconds", "autoencoder_metrics", "decoders_on_val_clips", "earlier_run")
+    return {"weights": path} | {key: snapshot[key] for key in keys if key in snapshot}
+
+
 def trains_in_phase(name: str, phase: str) -> bool:
     """Whether parameter `name` trains in `phase`: "autoencoder" everything but the temporal
     layers, "temporal" only those, "decoder" everything that decodes (the encoder stays frozen)."""
@@ -314,16 +320,16 @@ def train(config: VaeTrainingConfig) -> dict:
         optimizer=None,
         config=config,
         log=log,
-        fresh_extra={"phase": "autoencoder", "phase1_metrics": {}, "earlier_seconds": 0.0},
+        fresh_extra={"phase": "autoencoder", "phase1_metrics": {}, "earlier_run": {}},
     )
     step, recent_losses = resumed.step, resumed.extra["recent_losses"]
     train_seconds, phase1_metrics = resumed.extra["train_seconds"], resumed.extra["phase1_metrics"]
-    # seconds the --init-from snapshot's own phases took, reported beside this run's
-    earlier_seconds = float(resumed.extra.get("earlier_seconds", 0.0))
+    # what the --init-from snapshot's run was (its config, steps, time, metrics): provenance
+    earlier_run = dict(resumed.extra.get("earlier_run", {}))
     if config.init_from and not checkpoint.is_file():
         snapshot = start_from_snapshot(vae, config)
         step, phase1_metrics = config.decoder_start, dict(snapshot.get("autoencoder_metrics", {}))
-        earlier_seconds = float(snapshot.get("train_seconds", 0.0))
+        earlier_run = earlier_run_summary(config.init_from, snapshot)
         resumed.extra["phase"] = "temporal"  # switched to "decoder" by the loop below
         log.note(f"initialised from {config.init_from} at step {step}")
     # the phase the checkpoint was in: a resumed run whose phase 1 was shortened switches below
@@ -338,7 +344,7 @@ def train(config: VaeTrainingConfig) -> dict:
             "train_seconds": train_seconds,
             "phase": phase,
             "phase1_metrics": phase1_metrics,
-            "earlier_seconds": earlier_seconds,
+            "earlier_run": earlier_run,
         }
         save_checkpoint(
             checkpoint,
@@ -450,7 +456,7 @@ def train(config: VaeTrainingConfig) -> dict:
         "latent_scaling_factor": scaling,
         "latent_scaling_factor_measured_on": measured_on,
         "train_seconds": round(train_seconds, 1),
-        "earlier_seconds": round(earlier_seconds, 1),
+        "earlier_run": earlier_run,  # {} unless --init-from
         "device": device,
     }
     path = save_stage_weights(config.weights_out, STAGE, vae.state_dict(), summary)

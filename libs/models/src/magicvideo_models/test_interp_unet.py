@@ -200,3 +200,16 @@ def test_exports_to_onnx_and_onnxruntime_matches_pytorch_at_two_batch_sizes(
     )
     assert [check.label for check in report.parity][:2] == ["batch 1", "batch 2"]
     assert report.worst_relative_error <= 1e-4
+
+
+def test_with_the_blend_skip_the_interpolation_schedule_ends_at_alpha_one_and_the_key_frames_does_not():
+    from dataclasses import replace as replaced
+
+    from magicvideo_models.model_folder import interp_scheduler
+    from magicvideo_models.model_set import ModelSetConfig
+
+    config = ModelSetConfig.tiny()
+    assert config.interp_unet.blend_skip and interp_scheduler(config).set_alpha_to_one
+    assert not config.scheduler.set_alpha_to_one  # the key-frame U-Net keeps Stable Diffusion's
+    without = replaced(config, interp_unet=replaced(config.interp_unet, blend_skip=False))
+    assert interp_scheduler(without) == config.scheduler

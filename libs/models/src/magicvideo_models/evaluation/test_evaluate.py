@@ -43,7 +43,7 @@ def test_small_run_on_the_shipped_folder_writes_every_row_in_range(tmp_path, cap
     rows = report["rows"]
     assert Counter(row["section"] for row in rows) == {
         "judge": 4,
-        "faithfulness": 10,
+        "faithfulness": 14,  # per split: 3 attributes, all three, object found; VAE ceiling: shape, all three
         "smoothness": 8,
         "speed": 3,
         "vae": 5,
@@ -57,6 +57,9 @@ def test_small_run_on_the_shipped_folder_writes_every_row_in_range(tmp_path, cap
     assert all(row["passed"] for row in rows if row["section"] == "judge")
     assert report["settings"]["steps"] == 1 and report["settings"]["clips per split"] == 3
     assert len(report["results"]["faithfulness"]["heldout"]["clips"]) == 3
+    ceiling = [row for row in rows if "VAE reconstructions" in row["metric"]]
+    assert len(ceiling) == 4 and all(row["passed"] is None for row in ceiling)
+    assert report["results"]["faithfulness"]["seen"]["vae_reconstructions"]["clips"] == 3
 
     printed = capsys.readouterr().out
     assert all(row["metric"] in printed for row in rows)

@@ -40,6 +40,10 @@ from torch import nn
 
 from magicvideo_models.directed_attention import DirectedTemporalAttention
 
+# The parameters that make the latents, and those that decode them: a decoder fine-tune trains only
+# the second, and a cache of encodings is keyed by the first (training/latent_cache.py).
+ENCODER_PREFIXES = ("encoder.", "quant_conv.")
+DECODER_PREFIXES = ("decoder.", "post_quant_conv.")
 NUM_TEMPORAL_LAYERS = 2  # paper §3.3: "two temporal directed attention layers"
 
 

@@ -44,6 +44,7 @@ from magicvideo_models.training.latent_cache import (
     load_frozen_encoders,
 )
 from magicvideo_models.training.trained_weights import DEFAULT_WEIGHTS_FOLDER
+from magicvideo_models.video_vae import DECODER_PREFIXES
 
 DEFAULT_INTERP_CACHE_ROOT = Path(".cache/interp_latents")
 
@@ -92,7 +93,7 @@ def interpolation_cache_digest(encoders: FrozenEncoders) -> str:
     """The key-frame cache's digest (image encoder, VAE encoder) extended by the VAE's decoder."""
     digest = hashlib.sha256(encoders.digest.encode())
     state = encoders.vae.state_dict()
-    for name in sorted(k for k in state if k.startswith(("decoder.", "post_quant_conv."))):
+    for name in sorted(k for k in state if k.startswith(DECODER_PREFIXES)):
         digest.update(name.encode())
         digest.update(state[name].detach().float().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()[:12]

@@ -34,7 +34,7 @@ from magicvideo_models.shapes.grammar import ShapeAttributes
 from magicvideo_models.text_encoder import TextEncoder
 from magicvideo_models.training.shapes_dataset import signed_pixels
 from magicvideo_models.training.trained_weights import TrainedWeights, load_trained_weights
-from magicvideo_models.video_vae import VideoVAE
+from magicvideo_models.video_vae import ENCODER_PREFIXES, VideoVAE
 
 DEFAULT_CACHE_ROOT = Path(".cache/keyframe_latents")
 SHARD_CLIPS = 64
@@ -85,7 +85,7 @@ def encodings_digest(weights: TrainedWeights) -> str:
     digest = hashlib.sha256()
     vae = weights.components["vae"]
     tensors = {f"image_encoder.{k}": v for k, v in weights.components["image_encoder"].items()} | {
-        f"vae.{k}": v for k, v in vae.items() if k.startswith(("encoder.", "quant_conv."))
+        f"vae.{k}": v for k, v in vae.items() if k.startswith(ENCODER_PREFIXES)
     }
     for name in sorted(tensors):
         digest.update(name.encode())

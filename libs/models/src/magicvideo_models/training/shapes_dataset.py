@@ -60,6 +60,12 @@ def signed_pixels(frames: np.ndarray) -> torch.Tensor:
     return (tensor / 127.5 - 1.0).movedim(-1, -3)
 
 
+def signed_to_uint8(frames: torch.Tensor) -> np.ndarray:
+    """frames [..., 3, H, W] in [-1, 1] → uint8 [..., H, W, 3] (the inverse of signed_pixels)."""
+    pixels = ((frames.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return pixels.movedim(-3, -1).cpu().numpy()
+
+
 def psnr(reconstruction: torch.Tensor, target: torch.Tensor) -> float:
     """PSNR in dB of frames in [-1, 1] (peak-to-peak 2), after clamping the reconstruction to [-1, 1]."""
     mse = torch.mean((reconstruction.clamp(-1, 1) - target) ** 2).item()

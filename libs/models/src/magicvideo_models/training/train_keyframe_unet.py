@@ -86,7 +86,12 @@ from magicvideo_models.training.loss_weighting import min_snr_weights, weighted_
 from magicvideo_models.training.lr_schedule import cosine_learning_rate
 from magicvideo_models.training.run_config import config_dict, parse_dataclass_config
 from magicvideo_models.training.run_log import RunLog
-from magicvideo_models.training.shapes_dataset import evaluation_clips, step_generator, step_rng
+from magicvideo_models.training.shapes_dataset import (
+    evaluation_clips,
+    signed_to_uint8,
+    step_generator,
+    step_rng,
+)
 from magicvideo_models.training.train_clip import CaptionIds
 from magicvideo_models.training.trained_weights import DEFAULT_WEIGHTS_FOLDER, read_weights_snapshot
 
@@ -229,12 +234,6 @@ def diffusion_scheduler(model_set: ModelSetConfig) -> DDPMScheduler:
             f"this stage trains epsilon prediction; the config asks for {scheduler.config.prediction_type}"
         )
     return scheduler
-
-
-def signed_to_uint8(frames: torch.Tensor) -> np.ndarray:
-    """frames [..., 3, H, W] in [-1, 1] → uint8 [..., H, W, 3]."""
-    pixels = ((frames.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    return pixels.movedim(-3, -1).cpu().numpy()
 
 
 # ---------------------------------------------------------------- this stage

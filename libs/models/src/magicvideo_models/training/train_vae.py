@@ -67,6 +67,7 @@ from magicvideo_models.training.shapes_dataset import (
     evaluation_clips,
     psnr,
     signed_pixels,
+    signed_to_uint8,
     step_generator,
     step_rng,
     training_clips,
@@ -76,11 +77,10 @@ from magicvideo_models.training.trained_weights import (
     read_weights_snapshot,
     save_stage_weights,
 )
-from magicvideo_models.video_vae import VideoVAE
+from magicvideo_models.video_vae import DECODER_PREFIXES, VideoVAE
 
 STAGE = "vae"
 TEMPORAL_PREFIX = "decoder.temporal_attentions."
-DECODER_PREFIXES = ("decoder.", "post_quant_conv.")
 EIGHT_BIT_LEVELS = 127.5  # one unit of [-1, 1] pixels in 8-bit levels
 
 
@@ -239,8 +239,7 @@ def judged_reconstructions(vae: VideoVAE, clips: Sequence[ShapesClip], device: s
     for clip in clips:
         video = signed_pixels(clip.keyframes).movedim(0, 1)[None].to(device)  # [1, 3, 16, H, W]
         decoded = vae.decode(encode_video(vae, video))[0].movedim(0, 1)  # [16, 3, H, W]
-        frames = ((decoded.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1)
-        verdict = judge_clip(frames.cpu().numpy())
+        verdict = judge_clip(signed_to_uint8(decoded))
         shape_right.append(verdict.shape == clip.attributes.shape)
         all_right.append(verdict.attributes() == clip.attributes)
     return {"shape": float(np.mean(shape_right)), "all_three": float(np.mean(all_right))}

@@ -313,6 +313,8 @@ describe('the web playground in a browser', () => {
     await page.getByRole('link', { name: FAST_FORM.prompt }).click();
     await page.waitForURL(new RegExp(`#/videos/${succeededId}$`));
     await page.locator('[data-status="succeeded"]').waitFor();
+    // the history's own succeeded rows match that selector until the video page replaces them
+    await page.locator('video.result-video').first().waitFor();
     expect(await page.locator('video.result-video').count()).toBe(1);
   }, 120_000);
 });

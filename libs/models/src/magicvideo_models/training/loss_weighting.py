@@ -6,6 +6,13 @@ of what a caption decides: where the object is, which colour and shape it has, a
 moves are fixed at low SNR. Weighting each example by min(SNR_t, γ) / SNR_t (SNR_t = ᾱ_t /
 (1 − ᾱ_t)) caps the easy steps' share; Hang et al. measure ~3× faster convergence with γ = 5.
 γ = 0 turns it off (plain eq. 6).
+
+A floor φ > 0 (Salimans & Ho's "truncated SNR", 2022) keeps the noisiest steps from fading out:
+the weight becomes clamp(SNR_t, φ, γ)/SNR_t. Since ‖ε − ε̂‖² = SNR_t · ‖x0 − x̂0‖², min-SNR alone
+weighs the clean-sample error of a step by min(SNR_t, γ), which falls to ~0.005 at t = 999; that
+is right when a noisy step can only guess a blurry mean, but the interpolation U-Net's answer at
+high noise is nearly fixed by its two neighbours, so that is where its correction must be learned
+(train_interp_unet.py). With φ = 1 the clean-sample error weighs at least 1 at every step.
 """
 
 from __future__ import annotations
@@ -13,15 +20,21 @@ from __future__ import annotations
 import torch
 
 
-def min_snr_weights(alphas_cumprod: torch.Tensor, timesteps: torch.Tensor, gamma: float) -> torch.Tensor:
-    """Per-example weights [B] for epsilon prediction: min(SNR_t, γ)/SNR_t; ones when γ = 0."""
+def min_snr_weights(
+    alphas_cumprod: torch.Tensor, timesteps: torch.Tensor, gamma: float, floor: float = 0.0
+) -> torch.Tensor:
+    """Per-example weights [B] for epsilon prediction: clamp(SNR_t, floor, γ)/SNR_t; with floor 0,
+    min(SNR_t, γ)/SNR_t; ones when γ = 0 and floor = 0."""
     if gamma < 0:
         raise ValueError(f"min-SNR gamma must be ≥ 0, got {gamma}")
-    if gamma == 0:
+    if floor < 0 or (gamma > 0 and floor > gamma):
+        raise ValueError(f"SNR floor must be in [0, γ = {gamma}], got {floor}")
+    if gamma == 0 and floor == 0:
         return torch.ones(timesteps.shape, dtype=torch.float32)
     alpha_bar = alphas_cumprod.to(torch.float64)[timesteps.long().cpu()]
     snr = alpha_bar / (1.0 - alpha_bar)
-    return (snr.clamp(max=gamma) / snr).to(torch.float32)
+    capped = snr.clamp(max=gamma) if gamma > 0 else snr
+    return (capped.clamp(min=floor) / snr).to(torch.float32)
 
 
 def weighted_mse(prediction: torch.Tensor, target: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

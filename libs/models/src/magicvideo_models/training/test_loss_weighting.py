@@ -39,3 +39,34 @@ def test_weights_scale_each_example_by_its_own_error() -> None:
 def test_negative_gamma_is_refused() -> None:
     with pytest.raises(ValueError, match="gamma"):
         min_snr_weights(alphas(), torch.tensor([1]), -1.0)
+
+
+def test_a_floor_keeps_the_clean_sample_error_weighed_at_every_step() -> None:
+    alpha_bar = alphas()
+    timesteps = torch.arange(1000)
+    snr = (alpha_bar / (1 - alpha_bar)).double()
+    floored = min_snr_weights(alpha_bar, timesteps, 5.0, floor=1.0).double()
+    # ‖ε − ε̂‖² = SNR·‖x0 − x̂0‖², so weight·SNR is the weight of the clean-sample error
+    x0_weight = floored * snr
+    assert torch.allclose(x0_weight, snr.clamp(1.0, 5.0), rtol=1e-5)
+    plain = min_snr_weights(alpha_bar, timesteps, 5.0).double()
+    assert torch.equal(floored[snr >= 1], plain[snr >= 1])  # above the floor: min-SNR unchanged
+    assert torch.all(floored[snr < 1] > plain[snr < 1])  # below it: the noisy steps weigh more
+    assert floored[-1] > 100  # t = 999: SNR ≈ 0.005
+    assert torch.equal(
+        min_snr_weights(alpha_bar, timesteps, 5.0, floor=0.0), min_snr_weights(alpha_bar, timesteps, 5.0)
+    )
+
+
+def test_a_floor_without_a_cap_weighs_the_clean_sample_error_by_max_snr_floor() -> None:
+    alpha_bar = alphas()
+    snr = (alpha_bar / (1 - alpha_bar)).double()
+    weights = min_snr_weights(alpha_bar, torch.arange(1000), 0.0, floor=1.0).double()
+    assert torch.allclose(weights * snr, snr.clamp(min=1.0), rtol=1e-5)
+
+
+def test_a_floor_outside_zero_to_gamma_is_refused() -> None:
+    with pytest.raises(ValueError, match="floor"):
+        min_snr_weights(alphas(), torch.tensor([1]), 5.0, floor=-0.5)
+    with pytest.raises(ValueError, match="floor"):
+        min_snr_weights(alphas(), torch.tensor([1]), 5.0, floor=6.0)

@@ -53,6 +53,7 @@ from magicvideo_models.evaluation.cli_check import (
 )
 from magicvideo_models.evaluation.faithfulness import SPLITS, ClipGenerator, JudgedClip
 from magicvideo_models.evaluation.interpolation_quality import (
+    decoded_truth_rows,
     evaluate_interpolation,
     interpolation_rows,
     object_region_rows,
@@ -225,7 +226,11 @@ def evaluate(config: EvaluationConfig, progress: Callable[[str], None] = log) ->
                 folder, quality_clips, settings=settings, seed=config.seed, progress=progress
             ),
         )
-        rows += interpolation_rows(interpolation) + object_region_rows(interpolation)
+        rows += (
+            interpolation_rows(interpolation)
+            + object_region_rows(interpolation)
+            + decoded_truth_rows(interpolation)
+        )
         results["interpolation"] = asdict(interpolation)
     if "sr" not in config.skip:
         high_resolution = resolution * int(folder.manifest["sr_scale"])

@@ -4,6 +4,8 @@ import numpy as np
 import torch
 
 from magicvideo_models.evaluation.interpolation_quality import (
+    MiddleFrameErrors,
+    decoded_truth_rows,
     evaluate_interpolation,
     interpolation_rows,
     linear_blend,
@@ -36,5 +38,27 @@ def test_shipped_folder_gives_finite_psnr_for_interpolation_blend_and_true_laten
     for value in (result.interpolation_psnr_db, result.linear_psnr_db, result.true_latents_psnr_db):
         assert math.isfinite(value) and value > 0
     (row,) = interpolation_rows(result)
-    assert row.passed == (result.interpolation_psnr_db > result.linear_psnr_db)
+    assert row.passed == (result.interpolation_psnr_db >= result.linear_psnr_db)
     assert np.isclose(row.value, result.interpolation_psnr_db)
+    frame, region = decoded_truth_rows(result)
+    assert frame.passed is None and region.passed is None  # informative: no target
+    assert np.isclose(frame.value, result.interpolation_vs_decoded_truth_psnr_db)
+    assert math.isfinite(result.linear_vs_decoded_truth_psnr_db)
+    # the blend is nearer the decoded true latents than the true frames are (it shares the VAE's error)
+    assert result.linear_vs_decoded_truth_psnr_db > result.linear_psnr_db
+
+
+def test_errors_against_the_decoded_truth_leave_the_vae_error_out():
+    clip = sample_clip(0, 0, "val")
+    truth = clip.frames.transpose(3, 0, 1, 2).astype(np.float32) / 127.5 - 1  # [3, 61, H, W]
+    vae_error = np.full_like(truth, 0.1)
+    decoded = {"true": truth + vae_error, "good": truth + vae_error + 0.01, "blend": truth}
+    errors = MiddleFrameErrors(("true", "good", "blend"), decoded_truth="true")
+    errors.add_clip(clip, truth, decoded)
+
+    # against the true frames the VAE's shared error hides "good"; against its decoding it shows
+    assert errors.psnr_db("blend", "frame") > errors.psnr_db("good", "frame")
+    against_decoding = "frame_vs_decoded_truth"
+    assert errors.psnr_db("good", against_decoding) > errors.psnr_db("blend", against_decoding)
+    assert np.isclose(errors.psnr_db("good", "frame_vs_decoded_truth"), 20 * np.log10(2 / 0.01), atol=1e-3)
+    assert errors.errors["true"]["frame_vs_decoded_truth"] == [0.0, 0]  # not measured against itself

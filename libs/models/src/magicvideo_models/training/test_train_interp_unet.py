@@ -222,12 +222,15 @@ def test_training_starts_from_the_key_frame_weights(
     assert not written["unet.conv_out.weight"].any() and not written["unet.conv_out.bias"].any()  # blend skip
 
 
-@pytest.mark.parametrize("gamma", [0.0, 5.0])
+@pytest.mark.parametrize(("gamma", "floor"), [(0.0, 0.0), (5.0, 0.0), (5.0, 1.0)])
 def test_the_first_step_loss_is_the_min_snr_weighted_epsilon_loss(
-    tmp_path: Path, weights_folder: Path, cache_root: Path, gamma: float
+    tmp_path: Path, weights_folder: Path, cache_root: Path, gamma: float, floor: float
 ) -> None:
     config = replace(
-        smoke_config(tmp_path, weights_folder, cache_root, f"snr{gamma}"), steps=1, min_snr_gamma=gamma
+        smoke_config(tmp_path, weights_folder, cache_root, f"snr{gamma}-{floor}"),
+        steps=1,
+        min_snr_gamma=gamma,
+        snr_floor=floor,
     )
     summary = train(config)
     model_set = ModelSetConfig.tiny()
@@ -250,7 +253,7 @@ def test_the_first_step_loss_is_the_min_snr_weighted_epsilon_loss(
             batch.image_embeds,
         )
     per_example = (prediction - noise).pow(2).flatten(1).mean(dim=1)
-    weights = min_snr_weights(scheduler.alphas_cumprod, timestep, gamma)
+    weights = min_snr_weights(scheduler.alphas_cumprod, timestep, gamma, floor)
     assert summary["losses"][1] == pytest.approx(float((per_example * weights).mean()), rel=1e-4)
     if gamma > 0:  # the weighting does something on this batch
         assert float((per_example * weights).mean()) != pytest.approx(float(per_example.mean()), rel=1e-3)

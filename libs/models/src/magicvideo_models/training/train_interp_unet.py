@@ -15,7 +15,9 @@ latents scaled by the latent scaling factor, earlier key frame first, and the em
 set's blend skip, the noise implied by the neighbours' linear blend plus the network's correction,
 interp_unet.py; from_keyframe zeroes conv_out, so training starts from the blend): eq. 6's epsilon
 loss over the 3 frames, with the manifest's scheduler, each example weighted by
-min(SNR_t, γ)/SNR_t (--min-snr-gamma, loss_weighting.py, as the key-frame stage; 0: plain eq. 6).
+min(SNR_t, γ)/SNR_t (--min-snr-gamma, loss_weighting.py, as the key-frame stage; 0 with floor 0: eq. 6),
+floored (--snr-floor φ, default 1: clamp(SNR_t, φ, γ)/SNR_t), so the noisiest steps, where the
+sampler fixes the middle frames from the neighbours alone, are not weighed out of the loss.
 No guidance at sampling, so no condition dropout.
 
 Data: a fixed pool of --pool-clips training clips, encoded once (interp_latent_cache.py: all 61
@@ -38,7 +40,9 @@ manifest's interp steps, one run per clip), the 61-frame latent video decoded by
 PSNR of the 45 middle frames against the true frames, beside decoding the true middle latents
 (the VAE's ceiling) and decoding the linear blend of the neighbours' latents (the naive
 baseline); each on the whole frame and on the moving object's region (evaluation/object_region.py:
-the whole frame is mostly static background, where blending is already at the VAE's ceiling).
+the whole frame is mostly static background, where blending is already at the VAE's ceiling);
+and the sampled and blended frames once more against the decoded true latents, which takes the
+VAE's error (shared by all three, and most of it) out of the comparison.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ from magicvideo_models.evaluation.interpolation_quality import MiddleFrameErrors
 from magicvideo_models.evaluation.onnx_pipeline import interleave
 from magicvideo_models.interp_unet import InterpUNet
 from magicvideo_models.keyframe_unet import KeyframeUNet
+from magicvideo_models.model_folder import interp_scheduler
 from magicvideo_models.model_set import ModelSetConfig
 from magicvideo_models.sampling import INTERP_STREAMS, sample
 from magicvideo_models.shapes.clips import INTERPOLATION_FACTOR, KEYFRAME_COUNT, ShapesClip
@@ -116,7 +121,8 @@ class InterpTrainingConfig:
     weight_decay: float = 0.01
     grad_clip: float = 1.0
     ema_decay: float = 0.998
-    min_snr_gamma: float = 5.0  # loss weight min(SNR_t, γ)/SNR_t (loss_weighting.py); 0: plain eq. 6
+    min_snr_gamma: float = 5.0  # loss weight min(SNR_t, γ)/SNR_t (loss_weighting.py); 0 and floor 0: eq. 6
+    snr_floor: float = 1.0  # clamp(SNR_t, floor, γ)/SNR_t, noisiest steps kept (loss_weighting.py); 0: off
     reverse_fraction: float = 0.5
     seed: int = 0
     data_seed: int = 0
@@ -217,7 +223,7 @@ def evaluate_middle_frames(
     scale = encoders.latent_scaling_factor
     steps = model_set.defaults.interp_num_inference_steps
     names = ("sampled", "true_latents", "latent_lerp")
-    errors = MiddleFrameErrors(names)
+    errors = MiddleFrameErrors(names, decoded_truth="true_latents")
     for index, clip in enumerate(clips):
         true_latents = encoded.latents[index : index + 1] * scale  # [1, C, 61, h, w]
         keyframes = true_latents[:, :, ::INTERPOLATION_FACTOR]
@@ -231,7 +237,7 @@ def evaluate_middle_frames(
             guidance_scale=1.0,
             seed=seed + index,
             shape=(neighbours.shape[0], channels, SPAN - 2, height, width),
-            scheduler_config=asdict(model_set.scheduler),
+            scheduler_config=asdict(interp_scheduler(model_set)),  # as the exported folder samples
             shared={"neighbours": neighbours.to(encoders.device)},
             streams=INTERP_STREAMS,
         ).cpu()
@@ -251,6 +257,11 @@ def evaluate_middle_frames(
         metrics[f"{name}_psnr_db"] = errors.psnr_db(name, "frame")
     for name in names:
         metrics[f"object_region_{name}_psnr_db"] = errors.psnr_db(name, "region")
+    for name in ("sampled", "latent_lerp"):  # against the decoded true latents: the VAE's error out
+        metrics[f"{name}_vs_decoded_truth_psnr_db"] = errors.psnr_db(name, "frame_vs_decoded_truth")
+        metrics[f"object_region_{name}_vs_decoded_truth_psnr_db"] = errors.psnr_db(
+            name, "region_vs_decoded_truth"
+        )
     return metrics | {
         "object_region_fraction": errors.region_fraction,
         "sampler": "ddim",
@@ -404,7 +415,7 @@ def train(config: InterpTrainingConfig, stop: StopRequest | None = None) -> dict
             timestep.to(device, torch.float32),
             batch.image_embeds.to(device),
         )
-        weights = min_snr_weights(scheduler.alphas_cumprod, timestep, config.min_snr_gamma)
+        weights = min_snr_weights(scheduler.alphas_cumprod, timestep, config.min_snr_gamma, config.snr_floor)
         loss = weighted_mse(prediction, noise.to(device), weights)  # eq. 6 over the 3 frames, min-SNR
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -442,7 +453,11 @@ def train(config: InterpTrainingConfig, stop: StopRequest | None = None) -> dict
         f"({100 * metrics['object_region_fraction']:.1f}% of the pixels): "
         f"sampled {metrics['object_region_sampled_psnr_db']:.2f} dB, "
         f"true latents {metrics['object_region_true_latents_psnr_db']:.2f} dB, "
-        f"latent lerp {metrics['object_region_latent_lerp_psnr_db']:.2f} dB"
+        f"latent lerp {metrics['object_region_latent_lerp_psnr_db']:.2f} dB; against the decoded true "
+        f"latents: sampled {metrics['sampled_vs_decoded_truth_psnr_db']:.2f} dB, "
+        f"latent lerp {metrics['latent_lerp_vs_decoded_truth_psnr_db']:.2f} dB (object region "
+        f"{metrics['object_region_sampled_vs_decoded_truth_psnr_db']:.2f} vs "
+        f"{metrics['object_region_latent_lerp_vs_decoded_truth_psnr_db']:.2f} dB)"
     )
     final = summary(True) | {"val_middle_frames": metrics}
     path = write_float16_weights(config.weights_out / f"{STAGE}.safetensors", ema.state_dict(), final)

@@ -102,17 +102,8 @@ def interpolation_cache_digest(encoders: FrozenEncoders) -> str:
 class InterpolationLatentCache(ShardedClipCache):
     """The interpolation stage's cache: all 61 frames' latents and the decoded key frames' embeddings."""
 
-    def __init__(
-        self,
-        root: Path,
-        encoders: FrozenEncoders,
-        model_set: str,
-        data_seed: int,
-        pool_clips: int,
-        shard_clips: int = SHARD_CLIPS,
-    ) -> None:
-        digest = interpolation_cache_digest(encoders)
-        super().__init__(root, encoders, model_set, data_seed, pool_clips, shard_clips, digest)
+    def _digest(self, encoders: FrozenEncoders) -> str:
+        return interpolation_cache_digest(encoders)  # the decoder too: the embeddings are of decoded frames
 
     @property
     def shard_count(self) -> int:

@@ -149,8 +149,9 @@ class ShardedClipCache:
     """Training clips 0 … pool_clips−1 of the train split, encoded once, in shards of shard_clips.
 
     The pool and shard bookkeeping every stage's cache shares; a subclass says how a shard's
-    clips are encoded (``_encode_clips``) and what a step reads (its ``clips``). ``digest`` keys
-    the folder by the weights the encodings depend on.
+    clips are encoded (``_encode_clips``), what a step reads (its ``clips``) and, where its entries
+    depend on more weights than the encoders' digest covers, its own ``_digest``, which keys the
+    folder by the weights the encodings depend on.
     """
 
     def __init__(
@@ -160,13 +161,12 @@ class ShardedClipCache:
         model_set: str,
         data_seed: int,
         pool_clips: int,
-        shard_clips: int,
-        digest: str,
+        shard_clips: int = SHARD_CLIPS,
     ) -> None:
         if pool_clips < 1 or shard_clips < 1:
             raise ValueError(f"pool_clips and shard_clips must be positive, got {pool_clips}, {shard_clips}")
-        self.digest = digest
-        self.folder = root / f"{model_set}-data{data_seed}-shard{shard_clips}-{digest}"
+        self.digest = self._digest(encoders)
+        self.folder = root / f"{model_set}-data{data_seed}-shard{shard_clips}-{self.digest}"
         self.shard_clips = shard_clips
         self.encoders = encoders
         self.data_seed = data_seed
@@ -196,23 +196,16 @@ class ShardedClipCache:
         self.encoded_clips += len(clips)
         return encoded
 
+    def _digest(self, encoders: FrozenEncoders) -> str:
+        """The weights the entries depend on: by default the image encoder and the VAE's encoder."""
+        return encoders.digest
+
     def _encode_clips(self, clips: Sequence[ShapesClip]) -> dict:
         raise NotImplementedError
 
 
 class LatentCache(ShardedClipCache):
     """The key-frame stage's cache: the 16 key frames' latents and image embeddings, ν, caption."""
-
-    def __init__(
-        self,
-        root: Path,
-        encoders: FrozenEncoders,
-        model_set: str,
-        data_seed: int,
-        pool_clips: int,
-        shard_clips: int = SHARD_CLIPS,
-    ) -> None:
-        super().__init__(root, encoders, model_set, data_seed, pool_clips, shard_clips, encoders.digest)
 
     def clips(self, indices: Sequence[int]) -> EncodedClips:
         rows = self._rows(indices)

@@ -55,6 +55,7 @@ from magicvideo_models.evaluation.faithfulness import SPLITS, ClipGenerator, Jud
 from magicvideo_models.evaluation.interpolation_quality import (
     decoded_truth_rows,
     evaluate_interpolation,
+    flicker_rows,
     interpolation_rows,
     object_region_rows,
 )
@@ -230,6 +231,7 @@ def evaluate(config: EvaluationConfig, progress: Callable[[str], None] = log) ->
             interpolation_rows(interpolation)
             + object_region_rows(interpolation)
             + decoded_truth_rows(interpolation)
+            + flicker_rows(interpolation)
         )
         results["interpolation"] = asdict(interpolation)
     if "sr" not in config.skip:

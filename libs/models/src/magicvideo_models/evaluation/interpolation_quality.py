@@ -13,6 +13,10 @@ Both 61-frame latent videos are decoded with the VideoVAE decoder, and PSNR is m
 45 middle frames against the true frames. Decoding the true latents gives the ceiling the VAE
 allows. Errors are pooled over all clips before the PSNR is taken.
 
+Flicker (train_vae's: mean |Δ_t decoded − Δ_t true| in 8-bit levels, over all 61 frames) is
+reported beside them, informative: middle frames rendered differently from the key frames around
+them (sharper, say) would show there as a change every frame that the truth does not make.
+
 Two regions, two rows: the whole frame, and the moving object's region (object_region.py). With
 the small displacements between key frames most of a frame is static background, where the
 decoded blend is already within 0.01 dB of the VAE's ceiling, so the whole-frame row can hardly
@@ -33,6 +37,7 @@ from magicvideo_models.evaluation.object_region import middle_frame_regions, psn
 from magicvideo_models.evaluation.onnx_pipeline import OnnxModelFolder, ResolvedSettings, bytes_to_signed
 from magicvideo_models.evaluation.report import ReportRow
 from magicvideo_models.shapes.clips import INTERPOLATION_FACTOR, ShapesClip
+from magicvideo_models.training.train_vae import flicker
 
 
 def linear_blend(keyframe_latents: torch.Tensor, factor: int = INTERPOLATION_FACTOR) -> torch.Tensor:
@@ -65,6 +70,8 @@ class MiddleFrameErrors:
         parts = ("frame", "region", "frame_vs_decoded_truth", "region_vs_decoded_truth")
         self.errors = {name: {part: [0.0, 0] for part in parts} for name in names}
         self.decoded_truth = decoded_truth
+        self.flicker_sums = {name: 0.0 for name in names}  # per-clip flicker, summed
+        self.clips = 0
         self.region_pixels = 0
         self.middle_pixels = 0
 
@@ -74,6 +81,9 @@ class MiddleFrameErrors:
         regions = middle_frame_regions(clip.frames, clip.scene.background)  # [61, H, W]
         self.region_pixels += int(regions.sum())
         self.middle_pixels += int(middle.sum())
+        self.clips += 1
+        for name, video in decoded.items():
+            self.flicker_sums[name] += flicker(torch.from_numpy(video)[None], torch.from_numpy(truth)[None])
         references = {"": truth}
         if self.decoded_truth is not None:
             references["_vs_decoded_truth"] = decoded[self.decoded_truth]
@@ -91,6 +101,10 @@ class MiddleFrameErrors:
         frames; "frame_vs_decoded_truth" or "region_vs_decoded_truth", against the decoded true
         latents."""
         return psnr_of(*self.errors[name][part])
+
+    def flicker_levels(self, name: str) -> float:
+        """Mean |Δ_t decoded − Δ_t true| over the 61 frames of every clip, in 8-bit levels."""
+        return self.flicker_sums[name] / max(self.clips, 1)
 
     @property
     def region_fraction(self) -> float:
@@ -114,6 +128,10 @@ class InterpolationQuality:
     linear_vs_decoded_truth_psnr_db: float = float("nan")
     object_region_interpolation_vs_decoded_truth_psnr_db: float = float("nan")
     object_region_linear_vs_decoded_truth_psnr_db: float = float("nan")
+    # flicker of the 61 decoded frames (train_vae.flicker, 8-bit levels)
+    interpolation_flicker_levels: float = float("nan")
+    linear_flicker_levels: float = float("nan")
+    true_latents_flicker_levels: float = float("nan")
 
 
 def evaluate_interpolation(
@@ -159,6 +177,9 @@ def evaluate_interpolation(
             "interpolation", "region_vs_decoded_truth"
         ),
         object_region_linear_vs_decoded_truth_psnr_db=errors.psnr_db("linear", "region_vs_decoded_truth"),
+        interpolation_flicker_levels=errors.flicker_levels("interpolation"),
+        linear_flicker_levels=errors.flicker_levels("linear"),
+        true_latents_flicker_levels=errors.flicker_levels("true"),
     )
 
 
@@ -224,5 +245,22 @@ def decoded_truth_rows(result: InterpolationQuality) -> list[ReportRow]:
                 result.object_region_interpolation_vs_decoded_truth_psnr_db,
                 result.object_region_linear_vs_decoded_truth_psnr_db,
             ),
+        )
+    ]
+
+
+def flicker_rows(result: InterpolationQuality) -> list[ReportRow]:
+    """Flicker of the decoded 61 frames, informative: what rendering the middle frames differently
+    from the key frames would cost in smoothness."""
+    return [
+        ReportRow(
+            "interpolation",
+            f"flicker of the 61 decoded frames, {result.clips} clips",
+            result.interpolation_flicker_levels,
+            reference=(
+                f"linear blend {result.linear_flicker_levels:.3f}; "
+                f"true latents {result.true_latents_flicker_levels:.3f}"
+            ),
+            unit="levels",
         )
     ]

@@ -47,7 +47,7 @@ def test_small_run_on_the_shipped_folder_writes_every_row_in_range(tmp_path, cap
         "smoothness": 8,
         "speed": 3,
         "vae": 5,
-        "interpolation": 4,  # whole frame, object region; both again against the decoded true latents
+        "interpolation": 5,  # whole frame, object region, both against the decoded true latents, flicker
         "sr": 1,
     }
     for row in rows:

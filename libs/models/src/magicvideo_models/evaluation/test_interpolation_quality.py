@@ -62,3 +62,18 @@ def test_errors_against_the_decoded_truth_leave_the_vae_error_out():
     assert errors.psnr_db("good", against_decoding) > errors.psnr_db("blend", against_decoding)
     assert np.isclose(errors.psnr_db("good", "frame_vs_decoded_truth"), 20 * np.log10(2 / 0.01), atol=1e-3)
     assert errors.errors["true"]["frame_vs_decoded_truth"] == [0.0, 0]  # not measured against itself
+
+
+def test_flicker_counts_middle_frames_rendered_unlike_their_key_frames():
+    clip = sample_clip(0, 0, "val")
+    truth = clip.frames.transpose(3, 0, 1, 2).astype(np.float32) / 127.5 - 1  # [3, 61, H, W]
+    offset = np.where(middle_frame_mask(61)[None, :, None, None], 0.1, 0.0).astype(np.float32)
+    decoded = {"truth": truth, "shifted": truth + 0.1, "alternating": truth + offset}
+    errors = MiddleFrameErrors(tuple(decoded))
+    errors.add_clip(clip, truth, decoded)
+
+    assert errors.flicker_levels("truth") == 0
+    # a constant error changes nothing from frame to frame; one on the middle frames only does at
+    # every key frame: 0.1 · 127.5 levels on the 30 of 60 frame changes that cross a key frame
+    assert errors.flicker_levels("shifted") < 0.01
+    assert np.isclose(errors.flicker_levels("alternating"), 0.1 * 127.5 * 30 / 60, rtol=0.02)

@@ -41,3 +41,22 @@ def weighted_mse(prediction: torch.Tensor, target: torch.Tensor, weights: torch.
     """Mean over the batch of weights[b] · mean squared error of example b."""
     per_example = (prediction - target).pow(2).flatten(1).mean(dim=1)
     return (per_example * weights.to(per_example.device, per_example.dtype)).mean()
+
+
+def clean_sample_weights(
+    alphas_cumprod: torch.Tensor, timesteps: torch.Tensor, gamma: float, floor: float = 0.0
+) -> torch.Tensor:
+    """Per-example weights [B] of a clean-sample error ‖x0 − x̂0‖² equal to min_snr_weights' on the
+    epsilon error: clamp(SNR_t, floor, γ) (SNR_t itself when γ = 0 and floor = 0, plain eq. 6)."""
+    alpha_bar = alphas_cumprod.to(torch.float64)[timesteps.long().cpu()]
+    snr = alpha_bar / (1.0 - alpha_bar)
+    return min_snr_weights(alphas_cumprod, timesteps, gamma, floor) * snr.to(torch.float32)
+
+
+def clean_from_epsilon(
+    alphas_cumprod: torch.Tensor, noisy: torch.Tensor, epsilon: torch.Tensor, timesteps: torch.Tensor
+) -> torch.Tensor:
+    """The clean sample x̂0 = (x_t − √(1 − ᾱ_t)·ε̂)/√ᾱ_t implied by a noise prediction, per example."""
+    alpha_bar = alphas_cumprod.to(noisy.device, torch.float32)[timesteps.long().to(noisy.device)]
+    alpha_bar = alpha_bar.view(-1, *([1] * (noisy.dim() - 1)))
+    return (noisy.float() - (1 - alpha_bar).sqrt() * epsilon.float()) / alpha_bar.sqrt()

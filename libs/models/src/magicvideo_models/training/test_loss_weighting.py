@@ -3,7 +3,12 @@ import torch
 import torch.nn.functional as F
 from diffusers import DDPMScheduler
 
-from magicvideo_models.training.loss_weighting import min_snr_weights, weighted_mse
+from magicvideo_models.training.loss_weighting import (
+    clean_from_epsilon,
+    clean_sample_weights,
+    min_snr_weights,
+    weighted_mse,
+)
 
 
 def alphas() -> torch.Tensor:
@@ -70,3 +75,38 @@ def test_a_floor_outside_zero_to_gamma_is_refused() -> None:
         min_snr_weights(alphas(), torch.tensor([1]), 5.0, floor=-0.5)
     with pytest.raises(ValueError, match="floor"):
         min_snr_weights(alphas(), torch.tensor([1]), 5.0, floor=6.0)
+
+
+def test_the_clean_sample_implied_by_the_true_noise_is_the_clean_sample() -> None:
+    generator = torch.Generator().manual_seed(0)
+    clean = torch.randn(6, 4, 3, 8, 8, generator=generator)
+    noise = torch.randn(clean.shape, generator=generator)
+    timesteps = torch.tensor([0, 1, 250, 500, 900, 999])
+    scheduler = DDPMScheduler(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012)
+    noisy = scheduler.add_noise(clean, noise, timesteps)
+
+    torch.testing.assert_close(
+        clean_from_epsilon(alphas(), noisy, noise, timesteps), clean, atol=2e-4, rtol=0
+    )
+
+
+@pytest.mark.parametrize(("gamma", "floor"), [(0.0, 0.0), (5.0, 0.0), (5.0, 1.0)])
+def test_clean_sample_weights_weigh_the_clean_error_as_min_snr_weighs_the_noise_error(
+    gamma: float, floor: float
+) -> None:
+    # ‖ε − ε̂‖² = SNR_t·‖x0 − x̂0‖², so both weighted losses are the same number
+    generator = torch.Generator().manual_seed(1)
+    clean = torch.randn(4, 4, 3, 8, 8, generator=generator)
+    noise = torch.randn(clean.shape, generator=generator)
+    predicted = noise + 0.1 * torch.randn(clean.shape, generator=generator)
+    timesteps = torch.tensor([3, 200, 600, 999])
+    table = alphas()
+    noisy = (
+        torch.sqrt(table[timesteps]).view(-1, 1, 1, 1, 1) * clean
+        + torch.sqrt(1 - table[timesteps]).view(-1, 1, 1, 1, 1) * noise
+    )
+    predicted_clean = clean_from_epsilon(table, noisy, predicted, timesteps)
+
+    on_noise = weighted_mse(predicted, noise, min_snr_weights(table, timesteps, gamma, floor))
+    on_clean = weighted_mse(predicted_clean, clean, clean_sample_weights(table, timesteps, gamma, floor))
+    assert float(on_clean) == pytest.approx(float(on_noise), rel=1e-3)

@@ -1,4 +1,4 @@
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -13,16 +13,23 @@ from magicvideo_models.interp_unet import InterpUNet
 from magicvideo_models.keyframe_unet import KeyframeUNet
 from magicvideo_models.model_set import ModelSetConfig
 from magicvideo_models.shapes.clips import sample_clip
+from magicvideo_models.training.decoded_frame_loss import decoded_middle_frame_loss
 from magicvideo_models.training.interp_latent_cache import (
     InterpolationLatentCache,
     decoded_keyframe_embeds,
     encode_for_interpolation,
 )
-from magicvideo_models.training.latent_cache import load_frozen_encoders
-from magicvideo_models.training.loss_weighting import min_snr_weights
+from magicvideo_models.training.latent_cache import FrozenEncoders, load_frozen_encoders
+from magicvideo_models.training.loss_weighting import (
+    clean_from_epsilon,
+    clean_sample_weights,
+    min_snr_weights,
+    weighted_mse,
+)
 from magicvideo_models.training.shapes_dataset import step_generator
 from magicvideo_models.training.test_train_keyframe_unet import StopAfter, write_untrained_encoders
 from magicvideo_models.training.train_interp_unet import (
+    InterpBatch,
     InterpTrainingConfig,
     clip_pairs,
     initial_model,
@@ -222,17 +229,20 @@ def test_training_starts_from_the_key_frame_weights(
     assert not written["unet.conv_out.weight"].any() and not written["unet.conv_out.bias"].any()  # blend skip
 
 
-@pytest.mark.parametrize(("gamma", "floor"), [(0.0, 0.0), (5.0, 0.0), (5.0, 1.0)])
-def test_the_first_step_loss_is_the_min_snr_weighted_epsilon_loss(
-    tmp_path: Path, weights_folder: Path, cache_root: Path, gamma: float, floor: float
-) -> None:
-    config = replace(
-        smoke_config(tmp_path, weights_folder, cache_root, f"snr{gamma}-{floor}"),
-        steps=1,
-        min_snr_gamma=gamma,
-        snr_floor=floor,
-    )
-    summary = train(config)
+@dataclass(frozen=True)
+class FirstStep:
+    """Step 0 of a run recomputed outside the trainer, from its untrained model."""
+
+    batch: InterpBatch
+    timestep: torch.Tensor
+    noise: torch.Tensor
+    noisy: torch.Tensor
+    prediction: torch.Tensor
+    alphas_cumprod: torch.Tensor
+    encoders: FrozenEncoders
+
+
+def first_step(config: InterpTrainingConfig, weights_folder: Path, cache_root: Path) -> FirstStep:
     model_set = ModelSetConfig.tiny()
     encoders = load_frozen_encoders(weights_folder, model_set)
     cache = InterpolationLatentCache(
@@ -245,18 +255,74 @@ def test_the_first_step_loss_is_the_min_snr_weighted_epsilon_loss(
         0, scheduler.config.num_train_timesteps, (config.batch_size,), generator=generator
     )
     noise = torch.randn(batch.middle.shape, generator=generator)
+    noisy = scheduler.add_noise(batch.middle, noise, timestep)
     with torch.no_grad():
         prediction = initial_model(config, model_set)(
-            scheduler.add_noise(batch.middle, noise, timestep),
-            batch.neighbours,
-            timestep.float(),
-            batch.image_embeds,
+            noisy, batch.neighbours, timestep.float(), batch.image_embeds
         )
-    per_example = (prediction - noise).pow(2).flatten(1).mean(dim=1)
-    weights = min_snr_weights(scheduler.alphas_cumprod, timestep, gamma, floor)
+    return FirstStep(batch, timestep, noise, noisy, prediction, scheduler.alphas_cumprod, encoders)
+
+
+@pytest.mark.parametrize(("gamma", "floor"), [(0.0, 0.0), (5.0, 0.0), (5.0, 1.0)])
+def test_the_first_step_loss_is_the_min_snr_weighted_epsilon_loss(
+    tmp_path: Path, weights_folder: Path, cache_root: Path, gamma: float, floor: float
+) -> None:
+    config = replace(
+        smoke_config(tmp_path, weights_folder, cache_root, f"snr{gamma}-{floor}"),
+        steps=1,
+        min_snr_gamma=gamma,
+        snr_floor=floor,
+    )
+    summary = train(config)
+    step = first_step(config, weights_folder, cache_root)
+    per_example = (step.prediction - step.noise).pow(2).flatten(1).mean(dim=1)
+    weights = min_snr_weights(step.alphas_cumprod, step.timestep, gamma, floor)
+    assert step.batch.middle_frames is None  # no pixels rendered without a pixel weight
     assert summary["losses"][1] == pytest.approx(float((per_example * weights).mean()), rel=1e-4)
     if gamma > 0:  # the weighting does something on this batch
         assert float((per_example * weights).mean()) != pytest.approx(float(per_example.mean()), rel=1e-3)
+
+
+def test_a_pixel_weight_adds_the_decoded_middle_frames_error_of_the_first_examples(
+    tmp_path: Path, weights_folder: Path, cache_root: Path
+) -> None:
+    config = replace(
+        smoke_config(tmp_path, weights_folder, cache_root, "frames"),
+        steps=1,
+        pixel_weight=10.0,
+        pixel_examples=2,
+    )
+    summary = train(config)
+    step = first_step(config, weights_folder, cache_root)
+    latent = weighted_mse(
+        step.prediction, step.noise, min_snr_weights(step.alphas_cumprod, step.timestep, 5.0, 1.0)
+    )
+    assert step.batch.middle_frames is not None and step.batch.middle_frames.shape[:3] == (2, 3, 3)
+    clean = clean_from_epsilon(step.alphas_cumprod, step.noisy[:2], step.prediction[:2], step.timestep[:2])
+    with torch.no_grad():
+        frames = decoded_middle_frame_loss(
+            step.encoders.vae,
+            step.batch.neighbours[:2, :, :1],
+            clean,
+            step.batch.middle_frames,
+            clean_sample_weights(step.alphas_cumprod, step.timestep[:2], 5.0, 1.0),
+            step.encoders.latent_scaling_factor,
+        )
+    assert summary["losses"][1] == pytest.approx(float(latent + 10.0 * frames), rel=1e-4)
+    assert float(10.0 * frames) > 0.01 * float(latent)  # the frames term is in the number
+
+
+@pytest.mark.parametrize(("weight", "examples"), [(-1.0, 4), (1.0, 0)])
+def test_a_negative_pixel_weight_or_no_pixel_examples_is_refused(
+    tmp_path: Path, weights_folder: Path, cache_root: Path, weight: float, examples: int
+) -> None:
+    config = replace(
+        smoke_config(tmp_path, weights_folder, cache_root, "refused"),
+        pixel_weight=weight,
+        pixel_examples=examples,
+    )
+    with pytest.raises(ValueError, match="pixel"):
+        train(config)
 
 
 def test_a_step_draws_pool_clips_and_pairs_as_a_function_of_the_step(

@@ -18,7 +18,10 @@ loss over the 3 frames, with the manifest's scheduler, each example weighted by
 min(SNR_t, γ)/SNR_t (--min-snr-gamma, loss_weighting.py, as the key-frame stage; 0 with floor 0: eq. 6),
 floored (--snr-floor φ, default 1: clamp(SNR_t, φ, γ)/SNR_t), so the noisiest steps, where the
 sampler fixes the middle frames from the neighbours alone, are not weighed out of the loss.
-No guidance at sampling, so no condition dropout.
+No guidance at sampling, so no condition dropout. With --pixel-weight λ > 0 the loss adds λ times
+the error of the decoded middle frames against the true frames, through the frozen VideoVAE decoder
+(decoded_frame_loss.py: the encoder's latents are not the ones the decoder renders best, and the
+frames are what users see), on the first --pixel-examples examples of each batch.
 
 Data: a fixed pool of --pool-clips training clips, encoded once (interp_latent_cache.py: all 61
 frames' latents and the decoded key frames' embeddings, on disk under --cache-root), filled
@@ -49,7 +52,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +67,7 @@ from magicvideo_models.model_set import ModelSetConfig
 from magicvideo_models.sampling import INTERP_STREAMS, sample
 from magicvideo_models.shapes.clips import INTERPOLATION_FACTOR, KEYFRAME_COUNT, ShapesClip
 from magicvideo_models.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
+from magicvideo_models.training.decoded_frame_loss import decoded_middle_frame_loss, true_middle_frames
 from magicvideo_models.training.interp_latent_cache import (
     DEFAULT_INTERP_CACHE_ROOT,
     InterpolationClips,
@@ -71,7 +75,12 @@ from magicvideo_models.training.interp_latent_cache import (
     encode_for_interpolation,
 )
 from magicvideo_models.training.latent_cache import SHARD_CLIPS, FrozenEncoders, load_frozen_encoders
-from magicvideo_models.training.loss_weighting import min_snr_weights, weighted_mse
+from magicvideo_models.training.loss_weighting import (
+    clean_from_epsilon,
+    clean_sample_weights,
+    min_snr_weights,
+    weighted_mse,
+)
 from magicvideo_models.training.lr_schedule import cosine_learning_rate
 from magicvideo_models.training.run_config import config_dict, parse_dataclass_config
 from magicvideo_models.training.run_log import RunLog
@@ -124,6 +133,9 @@ class InterpTrainingConfig:
     min_snr_gamma: float = 5.0  # loss weight min(SNR_t, γ)/SNR_t (loss_weighting.py); 0 and floor 0: eq. 6
     snr_floor: float = 1.0  # clamp(SNR_t, floor, γ)/SNR_t, noisiest steps kept (loss_weighting.py); 0: off
     reverse_fraction: float = 0.5
+    # weight of the decoded middle frames' error beside the latent loss (decoded_frame_loss.py); 0: off
+    pixel_weight: float = 0.0
+    pixel_examples: int = 4  # examples of each batch decoded for it (the decoder costs more than the U-Net)
     seed: int = 0
     data_seed: int = 0
     threads: int = 2
@@ -161,6 +173,8 @@ class InterpBatch:
     neighbours: torch.Tensor  # [B, C, 2, h, w] scaled latents of the earlier and the later key frame
     middle: torch.Tensor  # [B, C, 3, h, w] scaled latents of the 3 frames between them (x0)
     image_embeds: torch.Tensor  # [B, 2, E] of the two decoded key frames, earlier first
+    # [P, 3, 3, H, W] the true middle frames of the first P examples, in [-1, 1], when --pixel-weight > 0
+    middle_frames: torch.Tensor | None = None
 
 
 def pair_windows(
@@ -190,12 +204,19 @@ def pair_windows(
 def training_batch(
     config: InterpTrainingConfig, cache: InterpolationLatentCache, step: int, scaling: float
 ) -> InterpBatch:
-    """The step's pool clips, a seeded pair of each, some played backwards: a function of the step."""
-    clips = cache.clips(pool_indices(config.data_seed, step, config.batch_size, config.pool_clips))
+    """The step's pool clips, a seeded pair of each, some played backwards: a function of the step;
+    with --pixel-weight, the first --pixel-examples examples' true middle frames too, rendered again
+    (deterministic, about 4 ms a clip) rather than cached."""
+    indices = pool_indices(config.data_seed, step, config.batch_size, config.pool_clips)
     rng = step_rng(config.seed, step, PAIR_CHOICE)
     pairs = rng.integers(PAIRS, size=config.batch_size).tolist()
     reverse = (rng.random(config.batch_size) < config.reverse_fraction).tolist()
-    return pair_windows(clips, pairs, reverse, scaling)
+    batch = pair_windows(cache.clips(indices), pairs, reverse, scaling)
+    if config.pixel_weight <= 0:
+        return batch
+    rows = min(config.pixel_examples, config.batch_size)
+    frames = true_middle_frames(config.data_seed, indices[:rows], pairs[:rows], reverse[:rows])
+    return replace(batch, middle_frames=frames)
 
 
 def clip_pairs(
@@ -262,6 +283,8 @@ def evaluate_middle_frames(
         metrics[f"object_region_{name}_vs_decoded_truth_psnr_db"] = errors.psnr_db(
             name, "region_vs_decoded_truth"
         )
+    for name in names:
+        metrics[f"{name}_flicker_levels"] = errors.flicker_levels(name)
     return metrics | {
         "object_region_fraction": errors.region_fraction,
         "sampler": "ddim",
@@ -284,6 +307,11 @@ def initial_model(config: InterpTrainingConfig, model_set: ModelSetConfig) -> In
 def train(config: InterpTrainingConfig, stop: StopRequest | None = None) -> dict:
     """Run (or resume) the stage; returns the summary written beside the weights (the snapshot's
     when stopped early), plus "losses" {step: loss} of the steps this call ran."""
+    if config.pixel_weight < 0 or config.pixel_examples < 1:
+        raise ValueError(
+            f"--pixel-weight must be ≥ 0 and --pixel-examples ≥ 1, got {config.pixel_weight}, "
+            f"{config.pixel_examples}"
+        )
     torch.set_num_threads(config.threads)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     stop = stop or StopRequest()
@@ -417,6 +445,25 @@ def train(config: InterpTrainingConfig, stop: StopRequest | None = None) -> dict
         )
         weights = min_snr_weights(scheduler.alphas_cumprod, timestep, config.min_snr_gamma, config.snr_floor)
         loss = weighted_mse(prediction, noise.to(device), weights)  # eq. 6 over the 3 frames, min-SNR
+        extra = {}
+        if batch.middle_frames is not None:  # and the frames they decode to (decoded_frame_loss.py)
+            rows = batch.middle_frames.shape[0]
+            clean = clean_from_epsilon(
+                scheduler.alphas_cumprod, noisy[:rows].to(device), prediction[:rows], timestep[:rows]
+            )
+            frame_weights = clean_sample_weights(
+                scheduler.alphas_cumprod, timestep[:rows], config.min_snr_gamma, config.snr_floor
+            )
+            frame_loss = decoded_middle_frame_loss(
+                encoders.vae,
+                batch.neighbours[:rows, :, :1].to(device),
+                clean,
+                batch.middle_frames,
+                frame_weights,
+                encoders.latent_scaling_factor,
+            )
+            loss = loss + config.pixel_weight * frame_loss
+            extra["frames"] = frame_loss.item()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
@@ -430,7 +477,7 @@ def train(config: InterpTrainingConfig, stop: StopRequest | None = None) -> dict
         recent_losses = (recent_losses + [loss.item()])[-200:]
         if step % config.log_every == 0 or step == config.steps:
             loss_curve.append([step, round(float(np.mean(recent_losses[-config.log_every :])), 6)])
-            log.step(step, config.steps, loss.item(), lr, step_seconds)
+            log.step(step, config.steps, loss.item(), lr, step_seconds, **extra)
         if step % config.checkpoint_every == 0 or step == config.steps:
             save()
 
@@ -457,7 +504,10 @@ def train(config: InterpTrainingConfig, stop: StopRequest | None = None) -> dict
         f"latents: sampled {metrics['sampled_vs_decoded_truth_psnr_db']:.2f} dB, "
         f"latent lerp {metrics['latent_lerp_vs_decoded_truth_psnr_db']:.2f} dB (object region "
         f"{metrics['object_region_sampled_vs_decoded_truth_psnr_db']:.2f} vs "
-        f"{metrics['object_region_latent_lerp_vs_decoded_truth_psnr_db']:.2f} dB)"
+        f"{metrics['object_region_latent_lerp_vs_decoded_truth_psnr_db']:.2f} dB); flicker of the 61 "
+        f"frames: sampled {metrics['sampled_flicker_levels']:.3f}, "
+        f"true latents {metrics['true_latents_flicker_levels']:.3f}, "
+        f"latent lerp {metrics['latent_lerp_flicker_levels']:.3f} levels"
     )
     final = summary(True) | {"val_middle_frames": metrics}
     path = write_float16_weights(config.weights_out / f"{STAGE}.safetensors", ema.state_dict(), final)

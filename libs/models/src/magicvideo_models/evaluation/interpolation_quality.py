@@ -102,6 +102,24 @@ class MiddleFrameErrors:
         latents."""
         return psnr_of(*self.errors[name][part])
 
+    def metrics(self, labels: Mapping[str, str] | None = None) -> dict[str, float]:
+        """Every figure by key, each video under its label (its name unless `labels` renames it):
+        `{label}_psnr_db` and `object_region_{label}_psnr_db` against the true frames, the same
+        with `_vs_decoded_truth` against the decoded true latents (not for that video itself), and
+        `{label}_flicker_levels`."""
+        figures: dict[str, float] = {}
+        for name in self.errors:
+            label = (labels or {}).get(name, name)
+            figures[f"{label}_psnr_db"] = self.psnr_db(name, "frame")
+            figures[f"object_region_{label}_psnr_db"] = self.psnr_db(name, "region")
+            if name != self.decoded_truth and self.decoded_truth is not None:
+                figures[f"{label}_vs_decoded_truth_psnr_db"] = self.psnr_db(name, "frame_vs_decoded_truth")
+                figures[f"object_region_{label}_vs_decoded_truth_psnr_db"] = self.psnr_db(
+                    name, "region_vs_decoded_truth"
+                )
+            figures[f"{label}_flicker_levels"] = self.flicker_levels(name)
+        return figures
+
     def flicker_levels(self, name: str) -> float:
         """Mean |Δ_t decoded − Δ_t true| over the 61 frames of every clip, in 8-bit levels."""
         return self.flicker_sums[name] / max(self.clips, 1)
@@ -164,22 +182,8 @@ def evaluate_interpolation(
     return InterpolationQuality(
         clips=len(clips),
         steps=settings.interp_steps,
-        interpolation_psnr_db=errors.psnr_db("interpolation", "frame"),
-        linear_psnr_db=errors.psnr_db("linear", "frame"),
-        true_latents_psnr_db=errors.psnr_db("true", "frame"),
-        object_region_interpolation_psnr_db=errors.psnr_db("interpolation", "region"),
-        object_region_linear_psnr_db=errors.psnr_db("linear", "region"),
-        object_region_true_latents_psnr_db=errors.psnr_db("true", "region"),
         object_region_fraction=errors.region_fraction,
-        interpolation_vs_decoded_truth_psnr_db=errors.psnr_db("interpolation", "frame_vs_decoded_truth"),
-        linear_vs_decoded_truth_psnr_db=errors.psnr_db("linear", "frame_vs_decoded_truth"),
-        object_region_interpolation_vs_decoded_truth_psnr_db=errors.psnr_db(
-            "interpolation", "region_vs_decoded_truth"
-        ),
-        object_region_linear_vs_decoded_truth_psnr_db=errors.psnr_db("linear", "region_vs_decoded_truth"),
-        interpolation_flicker_levels=errors.flicker_levels("interpolation"),
-        linear_flicker_levels=errors.flicker_levels("linear"),
-        true_latents_flicker_levels=errors.flicker_levels("true"),
+        **errors.metrics({"true": "true_latents"}),
     )
 
 

@@ -62,6 +62,10 @@ def test_errors_against_the_decoded_truth_leave_the_vae_error_out():
     assert errors.psnr_db("good", against_decoding) > errors.psnr_db("blend", against_decoding)
     assert np.isclose(errors.psnr_db("good", "frame_vs_decoded_truth"), 20 * np.log10(2 / 0.01), atol=1e-3)
     assert errors.errors["true"]["frame_vs_decoded_truth"] == [0.0, 0]  # not measured against itself
+    figures = errors.metrics({"true": "true_latents"})
+    assert figures["good_vs_decoded_truth_psnr_db"] == errors.psnr_db("good", against_decoding)
+    assert figures["true_latents_psnr_db"] == errors.psnr_db("true", "frame")
+    assert "true_latents_vs_decoded_truth_psnr_db" not in figures
 
 
 def test_flicker_counts_middle_frames_rendered_unlike_their_key_frames():

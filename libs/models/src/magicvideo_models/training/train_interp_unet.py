@@ -273,18 +273,7 @@ def evaluate_middle_frames(
             for name, latents in videos.items()
         }
         errors.add_clip(clip, truth, decoded)
-    metrics: dict[str, float] = {}
-    for name in names:
-        metrics[f"{name}_psnr_db"] = errors.psnr_db(name, "frame")
-    for name in names:
-        metrics[f"object_region_{name}_psnr_db"] = errors.psnr_db(name, "region")
-    for name in ("sampled", "latent_lerp"):  # against the decoded true latents: the VAE's error out
-        metrics[f"{name}_vs_decoded_truth_psnr_db"] = errors.psnr_db(name, "frame_vs_decoded_truth")
-        metrics[f"object_region_{name}_vs_decoded_truth_psnr_db"] = errors.psnr_db(
-            name, "region_vs_decoded_truth"
-        )
-    for name in names:
-        metrics[f"{name}_flicker_levels"] = errors.flicker_levels(name)
+    metrics = errors.metrics()
     return metrics | {
         "object_region_fraction": errors.region_fraction,
         "sampler": "ddim",

@@ -4,7 +4,7 @@ import torch
 
 from magicvideo_models.model_set import ModelSetConfig
 from magicvideo_models.shapes.clips import sample_clip
-from magicvideo_models.training.decoded_frame_loss import decoded_middle_frame_loss, true_middle_frames
+from magicvideo_models.training.decoded_frame_loss import decoded_frame_loss, true_middle_frames
 from magicvideo_models.training.latent_cache import load_frozen_encoders
 from magicvideo_models.training.shapes_dataset import signed_pixels
 from magicvideo_models.training.test_train_interp_unet import SHIPPED_WEIGHTS
@@ -35,7 +35,8 @@ def test_the_loss_is_the_error_of_the_middle_frames_as_the_whole_clip_decodes_th
     middle_truth = torch.stack([truth[0, :, 4 * k + 1 : 4 * k + 4] for k in pairs])
     weights = torch.tensor([1.0, 3.0])
 
-    loss = decoded_middle_frame_loss(encoders.vae, first_neighbour, middle, middle_truth, weights, scale)
+    window = torch.cat([first_neighbour, middle], dim=2)
+    loss = decoded_frame_loss(encoders.vae, window, middle_truth, weights, scale, context_frames=1)
 
     errors = [
         float((whole[0, :, 4 * k + 1 : 4 * k + 4] - truth[0, :, 4 * k + 1 : 4 * k + 4]).pow(2).mean())

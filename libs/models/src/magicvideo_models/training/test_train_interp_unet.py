@@ -13,7 +13,7 @@ from magicvideo_models.interp_unet import InterpUNet
 from magicvideo_models.keyframe_unet import KeyframeUNet
 from magicvideo_models.model_set import ModelSetConfig
 from magicvideo_models.shapes.clips import sample_clip
-from magicvideo_models.training.decoded_frame_loss import decoded_middle_frame_loss
+from magicvideo_models.training.decoded_frame_loss import decoded_frame_loss
 from magicvideo_models.training.interp_latent_cache import (
     InterpolationLatentCache,
     decoded_keyframe_embeds,
@@ -300,13 +300,13 @@ def test_a_pixel_weight_adds_the_decoded_middle_frames_error_of_the_first_exampl
     assert step.batch.middle_frames is not None and step.batch.middle_frames.shape[:3] == (2, 3, 3)
     clean = clean_from_epsilon(step.alphas_cumprod, step.noisy[:2], step.prediction[:2], step.timestep[:2])
     with torch.no_grad():
-        frames = decoded_middle_frame_loss(
+        frames = decoded_frame_loss(
             step.encoders.vae,
-            step.batch.neighbours[:2, :, :1],
-            clean,
+            torch.cat([step.batch.neighbours[:2, :, :1], clean], dim=2),
             step.batch.middle_frames,
             clean_sample_weights(step.alphas_cumprod, step.timestep[:2], 5.0, 1.0),
             step.encoders.latent_scaling_factor,
+            context_frames=1,
         )
     assert summary["losses"][1] == pytest.approx(float(latent + 10.0 * frames), rel=1e-4)
     assert float(10.0 * frames) > 0.01 * float(latent)  # the frames term is in the number

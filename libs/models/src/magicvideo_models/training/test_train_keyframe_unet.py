@@ -9,9 +9,11 @@ from safetensors.torch import load_file
 from magicvideo_models.image_encoder import ImageEncoder
 from magicvideo_models.keyframe_unet import KeyframeUNet
 from magicvideo_models.model_set import ModelSetConfig
+from magicvideo_models.shapes.clips import sample_clip
 from magicvideo_models.shapes.grammar import parse_caption
 from magicvideo_models.text_encoder import TextEncoder
 from magicvideo_models.training.latent_cache import LatentCache, encodings_digest, load_frozen_encoders
+from magicvideo_models.training.shapes_dataset import signed_pixels
 from magicvideo_models.training.train_keyframe_unet import (
     KeyframeTrainingConfig,
     StopRequest,
@@ -173,3 +175,50 @@ def test_a_weights_snapshot_starts_a_run_at_its_step(tmp_path: Path, encoders_fo
     assert sorted(tuned["losses"]) == [1, 2]
     assert tuned["unsupervised_steps_done"] == 0 and tuned["text_steps_done"] == 2
     assert len(tuned["loss_curve"]) <= 2
+
+
+def test_with_a_pixel_weight_the_batch_carries_the_true_key_frames_as_played(
+    tmp_path: Path, encoders_folder: Path
+) -> None:
+    config = replace(
+        smoke_config(tmp_path, encoders_folder, "pixels"),
+        reverse_fraction=1.0,
+        pool_clips=4,
+        pixel_weight=1.0,
+        pixel_examples=2,
+        pixel_frames=3,
+    )
+    encoders = load_frozen_encoders(encoders_folder, ModelSetConfig.tiny())
+    cache = LatentCache(config.cache_root, encoders, "tiny", 0, config.pool_clips, config.cache_shard_clips)
+    indices = pool_indices(0, 0, 2, 4)
+    cached = cache.clips(indices)
+    batch = augmented_batch(config, cache, 0, scaling=0.7)
+
+    assert batch.keyframes is not None and batch.keyframes.shape[:3] == (2, 3, 3)
+    window = slice(batch.first_keyframe, batch.first_keyframe + 3)
+    for i, index in enumerate(indices):
+        keyframes = sample_clip(0, index, "train").keyframes
+        played_backwards = parse_caption(batch.captions[i]) != cached.attributes[i]
+        expected = signed_pixels(keyframes[::-1] if played_backwards else keyframes)[window].movedim(0, 1)
+        torch.testing.assert_close(batch.keyframes[i], expected, rtol=0, atol=0)
+
+
+def test_the_decoded_frame_term_enters_the_loss_in_proportion_to_its_weight(
+    tmp_path: Path, encoders_folder: Path
+) -> None:
+    first_losses = {}
+    for weight in (0.0, 1.0, 2.0):
+        config = replace(smoke_config(tmp_path, encoders_folder, f"weight{weight}"), pixel_weight=weight)
+        first_losses[weight] = train(config, StopAfter(1))["losses"][1]
+    frames_term = first_losses[1.0] - first_losses[0.0]
+    assert frames_term > 0
+    assert first_losses[2.0] - first_losses[0.0] == pytest.approx(2 * frames_term, rel=1e-3)
+
+
+@pytest.mark.parametrize("field_value", [("pixel_weight", -1.0), ("pixel_examples", 0), ("pixel_frames", 0)])
+def test_bad_decoded_frame_settings_are_refused(
+    tmp_path: Path, encoders_folder: Path, field_value: tuple[str, float]
+) -> None:
+    name, value = field_value
+    with pytest.raises(ValueError, match="pixel"):
+        train(replace(smoke_config(tmp_path, encoders_folder, "refused"), **{name: value}))

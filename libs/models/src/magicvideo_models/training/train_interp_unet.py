@@ -67,7 +67,7 @@ from magicvideo_models.model_set import ModelSetConfig
 from magicvideo_models.sampling import INTERP_STREAMS, sample
 from magicvideo_models.shapes.clips import INTERPOLATION_FACTOR, KEYFRAME_COUNT, ShapesClip
 from magicvideo_models.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
-from magicvideo_models.training.decoded_frame_loss import decoded_middle_frame_loss, true_middle_frames
+from magicvideo_models.training.decoded_frame_loss import decoded_frame_loss, true_middle_frames
 from magicvideo_models.training.interp_latent_cache import (
     DEFAULT_INTERP_CACHE_ROOT,
     InterpolationClips,
@@ -443,13 +443,14 @@ def train(config: InterpTrainingConfig, stop: StopRequest | None = None) -> dict
             frame_weights = clean_sample_weights(
                 scheduler.alphas_cumprod, timestep[:rows], config.min_snr_gamma, config.snr_floor
             )
-            frame_loss = decoded_middle_frame_loss(
+            window = torch.cat([batch.neighbours[:rows, :, :1].to(device), clean], dim=2)  # k0 as context
+            frame_loss = decoded_frame_loss(
                 encoders.vae,
-                batch.neighbours[:rows, :, :1].to(device),
-                clean,
+                window,
                 batch.middle_frames,
                 frame_weights,
                 encoders.latent_scaling_factor,
+                context_frames=1,
             )
             loss = loss + config.pixel_weight * frame_loss
             extra["frames"] = frame_loss.item()

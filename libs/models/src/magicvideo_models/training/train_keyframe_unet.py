@@ -57,7 +57,7 @@ import json
 import signal
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,7 @@ from magicvideo_models.shapes.grammar import caption_for, time_reversed
 from magicvideo_models.shapes.heldout import is_heldout
 from magicvideo_models.shapes.judge import judge_clip
 from magicvideo_models.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
+from magicvideo_models.training.decoded_frame_loss import decoded_frame_loss, true_keyframes
 from magicvideo_models.training.latent_cache import (
     DEFAULT_CACHE_ROOT,
     SHARD_CLIPS,
@@ -82,7 +83,12 @@ from magicvideo_models.training.latent_cache import (
     LatentCache,
     load_frozen_encoders,
 )
-from magicvideo_models.training.loss_weighting import min_snr_weights, weighted_mse
+from magicvideo_models.training.loss_weighting import (
+    clean_from_epsilon,
+    clean_sample_weights,
+    min_snr_weights,
+    weighted_mse,
+)
 from magicvideo_models.training.lr_schedule import cosine_learning_rate
 from magicvideo_models.training.run_config import config_dict, parse_dataclass_config
 from magicvideo_models.training.run_log import RunLog
@@ -100,6 +106,7 @@ PARTIAL = "partial"
 # salts of this stage's per-step randomness (shapes_dataset uses 1–3)
 EPOCH_ORDER = 11
 AUGMENTATION = 12
+PIXEL_WINDOW = 14  # (13 is train_interp_unet's pair choice)
 
 
 @dataclass
@@ -126,6 +133,10 @@ class KeyframeTrainingConfig:
     condition_dropout: float = 0.1
     min_snr_gamma: float = 5.0  # loss weight min(SNR_t, γ)/SNR_t (loss_weighting.py); 0: plain eq. 6
     reverse_fraction: float = 0.5
+    # weight of the decoded key frames' error beside the latent loss (decoded_frame_loss.py); 0: off
+    pixel_weight: float = 0.0
+    pixel_examples: int = 2  # examples of each batch decoded for it
+    pixel_frames: int = 4  # consecutive key frames of each, at a seeded offset
     seed: int = 0
     data_seed: int = 0
     threads: int = 2
@@ -259,6 +270,10 @@ class TrainingBatch:
     image_embeds: torch.Tensor  # [B, 16, E]
     fps: torch.Tensor  # [B]
     captions: list[str]
+    # [P, 3, W, H, W] the true key frames first_keyframe … + W − 1 of the first P examples (as
+    # played), in [-1, 1], when --pixel-weight > 0
+    keyframes: torch.Tensor | None = None
+    first_keyframe: int = 0
 
 
 def augmented_batch(
@@ -266,19 +281,29 @@ def augmented_batch(
 ) -> TrainingBatch:
     """The step's pool clips, some played backwards (see the module docstring), captions redrawn
     for reversed clips, and in the text phase some captions dropped to "" (CFG)."""
-    clips = cache.clips(pool_indices(config.data_seed, step, config.batch_size, config.pool_clips))
+    indices = pool_indices(config.data_seed, step, config.batch_size, config.pool_clips)
+    clips = cache.clips(indices)
     rng = step_rng(config.seed, step, AUGMENTATION)
     latents, embeds, captions = clips.latents.clone(), clips.image_embeds.clone(), list(clips.captions)
+    reversed_rows = []
     for i, attributes in enumerate(clips.attributes):
         reverse = rng.random() < config.reverse_fraction
         backwards = time_reversed(attributes)
-        if reverse and not is_heldout(backwards.colour, backwards.shape, backwards.motion):
+        reversed_rows.append(reverse and not is_heldout(backwards.colour, backwards.shape, backwards.motion))
+        if reversed_rows[-1]:
             latents[i] = latents[i].flip(1)
             embeds[i] = embeds[i].flip(0)
             captions[i] = caption_for(backwards.colour, backwards.shape, backwards.motion, rng)
         if config.phase(step) == "text" and rng.random() < config.condition_dropout:
             captions[i] = ""
-    return TrainingBatch(latents * scaling, embeds, clips.fps, captions)
+    batch = TrainingBatch(latents * scaling, embeds, clips.fps, captions)
+    if config.pixel_weight <= 0:
+        return batch
+    rows = min(config.pixel_examples, config.batch_size)
+    window = min(config.pixel_frames, latents.shape[2])
+    first = int(step_rng(config.seed, step, PIXEL_WINDOW).integers(latents.shape[2] - window + 1))
+    frames = true_keyframes(config.data_seed, indices[:rows], reversed_rows[:rows], first, window)
+    return replace(batch, keyframes=frames, first_keyframe=first)
 
 
 def frames_of(encoders: FrozenEncoders, latents: torch.Tensor) -> np.ndarray:
@@ -359,6 +384,11 @@ def format_rates(rates: Mapping[str, float]) -> str:
 def train(config: KeyframeTrainingConfig, stop: StopRequest | None = None) -> dict:
     """Run (or resume) the stage; returns the summary written beside the weights (the snapshot's
     when stopped early), plus "losses" {step: loss} of the steps this call ran."""
+    if config.pixel_weight < 0 or config.pixel_examples < 1 or config.pixel_frames < 1:
+        raise ValueError(
+            "--pixel-weight must be ≥ 0 and --pixel-examples, --pixel-frames ≥ 1, got "
+            f"{config.pixel_weight}, {config.pixel_examples}, {config.pixel_frames}"
+        )
     torch.set_num_threads(config.threads)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     stop = stop or StopRequest()
@@ -504,6 +534,24 @@ def train(config: KeyframeTrainingConfig, stop: StopRequest | None = None) -> di
         prediction = unet(noisy.to(device), timestep.to(device, torch.float32), context, batch.fps.to(device))
         weights = min_snr_weights(scheduler.alphas_cumprod, timestep, config.min_snr_gamma)
         loss = weighted_mse(prediction, noise.to(device), weights)  # eq. 6, min-SNR weighted
+        extra = {}
+        if batch.keyframes is not None:  # and the frames they decode to (decoded_frame_loss.py)
+            rows, window = batch.keyframes.shape[0], batch.keyframes.shape[2]
+            frames = slice(batch.first_keyframe, batch.first_keyframe + window)
+            clean = clean_from_epsilon(
+                scheduler.alphas_cumprod,
+                noisy[:rows, :, frames].to(device),
+                prediction[:rows, :, frames],
+                timestep[:rows],
+            )
+            frame_weights = clean_sample_weights(
+                scheduler.alphas_cumprod, timestep[:rows], config.min_snr_gamma
+            )
+            frame_loss = decoded_frame_loss(
+                encoders.vae, clean, batch.keyframes, frame_weights, encoders.latent_scaling_factor
+            )
+            loss = loss + config.pixel_weight * frame_loss
+            extra["frames"] = frame_loss.item()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(unet.parameters(), config.grad_clip)
@@ -525,6 +573,7 @@ def train(config: KeyframeTrainingConfig, stop: StopRequest | None = None) -> di
                 step_seconds,
                 unsupervised=float(phase == "unsupervised"),
                 encoded_clips=cache.encoded_clips,
+                **extra,
             )
         if config.sample_every > 0 and step % config.sample_every == 0:
             sample_checks.append(

@@ -20,6 +20,12 @@ from __future__ import annotations
 import torch
 
 
+def signal_to_noise(alphas_cumprod: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
+    """SNR_t = ᾱ_t/(1 − ᾱ_t) per example [B], in float64 on the CPU."""
+    alpha_bar = alphas_cumprod.to(torch.float64)[timesteps.long().cpu()]
+    return alpha_bar / (1.0 - alpha_bar)
+
+
 def min_snr_weights(
     alphas_cumprod: torch.Tensor, timesteps: torch.Tensor, gamma: float, floor: float = 0.0
 ) -> torch.Tensor:
@@ -31,8 +37,7 @@ def min_snr_weights(
         raise ValueError(f"SNR floor must be in [0, γ = {gamma}], got {floor}")
     if gamma == 0 and floor == 0:
         return torch.ones(timesteps.shape, dtype=torch.float32)
-    alpha_bar = alphas_cumprod.to(torch.float64)[timesteps.long().cpu()]
-    snr = alpha_bar / (1.0 - alpha_bar)
+    snr = signal_to_noise(alphas_cumprod, timesteps)
     capped = snr.clamp(max=gamma) if gamma > 0 else snr
     return (capped.clamp(min=floor) / snr).to(torch.float32)
 
@@ -48,9 +53,8 @@ def clean_sample_weights(
 ) -> torch.Tensor:
     """Per-example weights [B] of a clean-sample error ‖x0 − x̂0‖² equal to min_snr_weights' on the
     epsilon error: clamp(SNR_t, floor, γ) (SNR_t itself when γ = 0 and floor = 0, plain eq. 6)."""
-    alpha_bar = alphas_cumprod.to(torch.float64)[timesteps.long().cpu()]
-    snr = alpha_bar / (1.0 - alpha_bar)
-    return min_snr_weights(alphas_cumprod, timesteps, gamma, floor) * snr.to(torch.float32)
+    snr = signal_to_noise(alphas_cumprod, timesteps).to(torch.float32)
+    return min_snr_weights(alphas_cumprod, timesteps, gamma, floor) * snr
 
 
 def clean_from_epsilon(

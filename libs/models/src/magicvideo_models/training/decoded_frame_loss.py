@@ -20,7 +20,8 @@ The key-frame U-Net can take the same term (off by default): the judge's shape r
 by the encoder's latents, not by the decoder (on 30 held-out clips, the judge reads 27 of the
 VAE's reconstructions right and 30 of the decodings of latents optimised against the true frames).
 There each step decodes a seeded window of --pixel-frames key frames of the first --pixel-examples
-examples (no left context: the temporal layers move a decode by about 69 dB).
+examples, decoded without left context (the window's first frames decode as a clip's first
+frames do; how far that is from their decode inside all 16 key frames was not measured).
 """
 
 from __future__ import annotations

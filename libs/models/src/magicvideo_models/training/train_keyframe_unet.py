@@ -270,7 +270,7 @@ class TrainingBatch:
     image_embeds: torch.Tensor  # [B, 16, E]
     fps: torch.Tensor  # [B]
     captions: list[str]
-    # [P, 3, W, H, W] the true key frames first_keyframe … + W − 1 of the first P examples (as
+    # [P, 3, window, H, W] the true key frames first_keyframe … + window − 1 of the first P examples (as
     # played), in [-1, 1], when --pixel-weight > 0
     keyframes: torch.Tensor | None = None
     first_keyframe: int = 0

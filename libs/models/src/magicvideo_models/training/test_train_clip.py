@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from magicvideo_models.model_set import ModelSetConfig
+from magicvideo_models.training.test_stop_request import StopAfter
 from magicvideo_models.training.train_clip import (
     ClipTrainingConfig,
     ContrastiveEncoders,
@@ -32,13 +33,16 @@ def _config(tmp_path: Path, name: str, steps: int) -> ClipTrainingConfig:
     )
 
 
-def test_resumed_run_gives_the_same_next_loss_as_an_uninterrupted_run(tmp_path: Path) -> None:
+def test_a_stopped_then_resumed_run_gives_the_same_next_loss_as_an_uninterrupted_run(tmp_path: Path) -> None:
     uninterrupted = train(_config(tmp_path, "whole", steps=3))
+    stopped = train(_config(tmp_path, "split", steps=2), StopAfter(1))  # as SIGTERM after step 1
+    assert (stopped["steps"], stopped["finished"]) == (1, False)
+    assert not (tmp_path / "split" / "weights").exists()
     train(_config(tmp_path, "split", steps=2))
     resumed = train(_config(tmp_path, "split", steps=3))
     assert list(resumed["losses"]) == [3]
     assert resumed["losses"][3] == pytest.approx(uninterrupted["losses"][3], rel=1e-5)
-    assert (tmp_path / "split" / "train.log").read_text().count("resumed from") == 1
+    assert (tmp_path / "split" / "train.log").read_text().count("resumed from") == 2
 
 
 def test_run_writes_encoders_that_load_by_name_and_reports_zero_shot_accuracy(tmp_path: Path) -> None:

@@ -27,7 +27,8 @@ from magicvideo_models.training.loss_weighting import (
     weighted_mse,
 )
 from magicvideo_models.training.shapes_dataset import step_generator
-from magicvideo_models.training.test_train_keyframe_unet import StopAfter, write_untrained_encoders
+from magicvideo_models.training.test_stop_request import StopAfter
+from magicvideo_models.training.test_train_keyframe_unet import write_untrained_encoders
 from magicvideo_models.training.train_interp_unet import (
     InterpBatch,
     InterpTrainingConfig,

@@ -14,9 +14,9 @@ from magicvideo_models.shapes.grammar import parse_caption
 from magicvideo_models.text_encoder import TextEncoder
 from magicvideo_models.training.latent_cache import LatentCache, encodings_digest, load_frozen_encoders
 from magicvideo_models.training.shapes_dataset import signed_pixels
+from magicvideo_models.training.test_stop_request import StopAfter
 from magicvideo_models.training.train_keyframe_unet import (
     KeyframeTrainingConfig,
-    StopRequest,
     augmented_batch,
     pool_indices,
     read_weights_snapshot,
@@ -37,18 +37,6 @@ def write_untrained_encoders(folder: Path) -> Path:
     save_stage_weights(folder, "clip", clip, {"stage": "clip"})
     save_stage_weights(folder, "vae", VideoVAE(model_set.vae).state_dict(), {"latent_scaling_factor": 0.7})
     return folder
-
-
-class StopAfter(StopRequest):
-    """A stop request that arrives after `checks` loop iterations, as SIGTERM would."""
-
-    def __init__(self, checks: int) -> None:
-        self.checks = checks
-
-    @property
-    def requested(self) -> bool:  # type: ignore[override]
-        self.checks -= 1
-        return self.checks < 0
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import torch
 
 from magicvideo_models.shapes.clips import sample_clip
 from magicvideo_models.training.shapes_dataset import signed_pixels
+from magicvideo_models.training.test_stop_request import StopAfter
 from magicvideo_models.training.train_sr import (
     SrTrainingConfig,
     crop_batch,
@@ -35,8 +36,11 @@ def _config(tmp_path: Path, name: str, steps: int) -> SrTrainingConfig:
     )
 
 
-def test_resumed_run_gives_the_same_next_loss_as_an_uninterrupted_run(tmp_path: Path) -> None:
+def test_a_stopped_then_resumed_run_gives_the_same_next_loss_as_an_uninterrupted_run(tmp_path: Path) -> None:
     uninterrupted = train(_config(tmp_path, "whole", steps=3))
+    stopped = train(_config(tmp_path, "split", steps=2), StopAfter(1))  # as SIGTERM after step 1
+    assert (stopped["steps"], stopped["finished"]) == (1, False)
+    assert not (tmp_path / "split" / "weights").exists()
     train(_config(tmp_path, "split", steps=2))
     resumed = train(_config(tmp_path, "split", steps=3))
     assert list(resumed["losses"]) == [3]

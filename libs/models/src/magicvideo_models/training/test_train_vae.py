@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from magicvideo_models.model_set import ModelSetConfig
+from magicvideo_models.training.test_stop_request import StopAfter
 from magicvideo_models.training.train_vae import (
     TEMPORAL_PREFIX,
     VaeTrainingConfig,
@@ -38,11 +39,14 @@ def _config(tmp_path: Path, name: str, temporal_steps: int) -> VaeTrainingConfig
     )
 
 
-def test_resumed_run_gives_the_same_next_loss_as_an_uninterrupted_run_across_the_phase_change(
+def test_a_stopped_then_resumed_run_gives_the_same_next_loss_as_an_uninterrupted_run_across_the_phase_change(
     tmp_path: Path,
 ) -> None:
     uninterrupted = train(_config(tmp_path, "whole", temporal_steps=2))
-    train(_config(tmp_path, "split", temporal_steps=1))  # stops after the first temporal step
+    stopped = train(_config(tmp_path, "split", temporal_steps=1), StopAfter(1))  # as SIGTERM after step 1
+    assert (stopped["steps"], stopped["finished"]) == (1, False)
+    assert not (tmp_path / "split" / "weights").exists()
+    train(_config(tmp_path, "split", temporal_steps=1))  # ends after the first temporal step
     resumed = train(_config(tmp_path, "split", temporal_steps=2))
     assert list(resumed["losses"]) == [4]
     assert resumed["losses"][4] == pytest.approx(uninterrupted["losses"][4], rel=1e-5)

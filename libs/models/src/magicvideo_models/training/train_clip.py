@@ -25,7 +25,8 @@ and text_projection are used later.
 The zero-shot evaluation at the end reports colour and shape from one frame, and colour, shape,
 motion and all three from the clip embedding of the first and last key frames.
 
-Resumes from OUT/checkpoint.pt when present. At the end: zero-shot accuracy on val and heldout
+Resumes from OUT/checkpoint.pt when present; SIGTERM or SIGINT ends the current step, writes that
+checkpoint and exits (stop_request.py). At the end: zero-shot accuracy on val and heldout
 clips, then the encoders (and the projection heads) as float16 safetensors in --weights-out.
 """
 
@@ -73,6 +74,7 @@ from magicvideo_models.training.shapes_dataset import (
     step_rng,
     training_clips,
 )
+from magicvideo_models.training.stop_request import StopRequest, stopped_run
 from magicvideo_models.training.trained_weights import DEFAULT_WEIGHTS_FOLDER, prefixed, save_stage_weights
 
 STAGE = "clip"
@@ -301,10 +303,11 @@ def zero_shot_accuracy(
     }
 
 
-def train(config: ClipTrainingConfig) -> dict:
+def train(config: ClipTrainingConfig, stop: StopRequest | None = None) -> dict:
     """Run (or resume) the stage; returns the summary written beside the weights, plus
     "losses" {step: loss} of the steps this call ran."""
     torch.set_num_threads(config.threads)
+    stop = stop or StopRequest()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     log = RunLog(config.out, quiet=config.quiet)
     model_set = ModelSetConfig.by_name(config.model_set)
@@ -340,7 +343,7 @@ def train(config: ClipTrainingConfig) -> dict:
 
     losses: dict[int, float] = {}
     model.train()
-    while step < config.steps:
+    while step < config.steps and not stop.requested:
         started = time.perf_counter()
         lr = cosine_learning_rate(
             step, max_lr=config.lr, warmup_steps=config.warmup_steps, total_steps=config.steps
@@ -381,6 +384,9 @@ def train(config: ClipTrainingConfig) -> dict:
             )
         if step % config.checkpoint_every == 0 or step == config.steps:
             save()
+
+    if step < config.steps:  # stopped by SIGTERM/SIGINT
+        return stopped_run(STAGE, step, checkpoint, save, log, losses)
 
     model.eval()
     metrics = {
@@ -434,7 +440,9 @@ def parse_config(argv: Sequence[str] | None = None) -> ClipTrainingConfig:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    train(parse_config(argv))
+    stop = StopRequest()
+    stop.install()
+    train(parse_config(argv), stop)
 
 
 if __name__ == "__main__":

@@ -90,9 +90,9 @@ from magicvideo_models.training.shapes_dataset import (
     step_generator,
     step_rng,
 )
+from magicvideo_models.training.stop_request import StopRequest
 from magicvideo_models.training.train_keyframe_unet import (
     PARTIAL,
-    StopRequest,
     diffusion_scheduler,
     ema_copy,
     ema_update,

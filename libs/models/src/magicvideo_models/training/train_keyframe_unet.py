@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import copy
 import json
-import signal
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -98,6 +97,7 @@ from magicvideo_models.training.shapes_dataset import (
     step_generator,
     step_rng,
 )
+from magicvideo_models.training.stop_request import StopRequest
 from magicvideo_models.training.train_clip import CaptionIds
 from magicvideo_models.training.trained_weights import DEFAULT_WEIGHTS_FOLDER, read_weights_snapshot
 
@@ -186,20 +186,6 @@ class KeyframeTrainingConfig:
 
 
 # ---------------------------------------------------------------- shared with train_interp_unet
-
-
-class StopRequest:
-    """Set by SIGTERM/SIGINT; the loop finishes its step, saves and returns."""
-
-    def __init__(self) -> None:
-        self.requested = False
-
-    def __call__(self, signum: int, _frame: object) -> None:
-        self.requested = True
-
-    def install(self) -> None:
-        signal.signal(signal.SIGTERM, self)
-        signal.signal(signal.SIGINT, self)
 
 
 def ema_copy(model: nn.Module) -> nn.Module:

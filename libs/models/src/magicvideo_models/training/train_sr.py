@@ -25,6 +25,9 @@ scale: the model learns on random 64×64 crops of 256×256 key frames (the paper
   heavily augmented examples do not drown the lightly augmented ones the runtime uses; the
   direct parametrisation with the v-prediction MSE, v = √ᾱ_t·ε − √(1 − ᾱ_t)·x0.
 
+Resumes from OUT/checkpoint.pt when present; SIGTERM or SIGINT ends the current step, writes that
+checkpoint and exits (stop_request.py).
+
 At the end, on whole held-out (val) key frames (the middle one of --eval-clips clips): the
 manifest's default sampler, SR steps and noise level through sampling.sample (the reference
 sampler, seeded as the runtime), PSNR of the result and of plain bicubic against the true 256²
@@ -67,6 +70,7 @@ from magicvideo_models.training.shapes_dataset import (
     step_rng,
     training_clips,
 )
+from magicvideo_models.training.stop_request import StopRequest, stopped_run
 from magicvideo_models.training.trained_weights import DEFAULT_WEIGHTS_FOLDER, save_stage_weights
 
 STAGE = "sr"
@@ -228,10 +232,11 @@ def evaluate_whole_frames(
     }
 
 
-def train(config: SrTrainingConfig) -> dict:
+def train(config: SrTrainingConfig, stop: StopRequest | None = None) -> dict:
     """Run (or resume) the stage; returns the summary written beside the weights, plus
     "losses" {step: loss} of the steps this call ran."""
     torch.set_num_threads(config.threads)
+    stop = stop or StopRequest()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     log = RunLog(config.out, quiet=config.quiet)
     model_set = ModelSetConfig.by_name(config.model_set)
@@ -267,7 +272,7 @@ def train(config: SrTrainingConfig) -> dict:
 
     losses: dict[int, float] = {}
     model.train()
-    while step < config.steps:
+    while step < config.steps and not stop.requested:
         started = time.perf_counter()
         lr = cosine_learning_rate(
             step, max_lr=config.lr, warmup_steps=config.warmup_steps, total_steps=config.steps
@@ -314,6 +319,9 @@ def train(config: SrTrainingConfig) -> dict:
         if step % config.checkpoint_every == 0 or step == config.steps:
             save()
 
+    if step < config.steps:  # stopped by SIGTERM/SIGINT
+        return stopped_run(STAGE, step, checkpoint, save, log, losses)
+
     # the reference sampler draws its seeded noise on the CPU; whole-frame evaluation runs there
     model.eval().to("cpu")
     val = evaluation_clips(config.data_seed, "val", config.eval_clips, high_resolution=model_set.sr_size)
@@ -346,7 +354,9 @@ def parse_config(argv: Sequence[str] | None = None) -> SrTrainingConfig:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    train(parse_config(argv))
+    stop = StopRequest()
+    stop.install()
+    train(parse_config(argv), stop)
 
 
 if __name__ == "__main__":

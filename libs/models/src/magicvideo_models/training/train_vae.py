@@ -32,6 +32,9 @@ through all):
 flags' --autoencoder-steps N and --temporal-steps M) starts a run at step N+M from those
 weights: a decoder fine-tune of a trained VAE without repeating phases 1 and 2.
 
+SIGTERM or SIGINT ends the current step, writes OUT/checkpoint.pt and exits; the same command
+resumes (stop_request.py).
+
 At the end, on held-out (val) clips' 61 frames: PSNR and flicker (mean absolute frame-to-frame
 change of decoded minus true, in 8-bit levels) of the per-frame decoder vs the VideoVAE, from
 exact and from noise-perturbed latents; the latent scaling factor 1 / std of the latents of
@@ -72,6 +75,7 @@ from magicvideo_models.training.shapes_dataset import (
     step_rng,
     training_clips,
 )
+from magicvideo_models.training.stop_request import StopRequest, stopped_run
 from magicvideo_models.training.trained_weights import (
     DEFAULT_WEIGHTS_FOLDER,
     read_weights_snapshot,
@@ -302,10 +306,11 @@ def start_from_snapshot(vae: VideoVAE, config: VaeTrainingConfig) -> dict[str, A
     return summary
 
 
-def train(config: VaeTrainingConfig) -> dict:
+def train(config: VaeTrainingConfig, stop: StopRequest | None = None) -> dict:
     """Run (or resume) both phases; returns the summary written beside the weights, plus
     "losses" {step: loss} of the steps this call ran."""
     torch.set_num_threads(config.threads)
+    stop = stop or StopRequest()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     log = RunLog(config.out, quiet=config.quiet)
     model_set = ModelSetConfig.by_name(config.model_set)
@@ -357,7 +362,7 @@ def train(config: VaeTrainingConfig) -> dict:
     losses: dict[int, float] = {}
     val_clips = evaluation_clips(config.data_seed, "val", config.eval_clips)
     vae.train()
-    while step < config.steps:
+    while step < config.steps and not stop.requested:
         if phase == "autoencoder" and step >= config.autoencoder_steps:
             vae.eval()
             phase1_metrics = {"val_keyframe_psnr_db": frame_psnr(vae, val_clips, device)}
@@ -422,6 +427,9 @@ def train(config: VaeTrainingConfig) -> dict:
         if step % config.checkpoint_every == 0 or step == config.steps:
             save()
 
+    if step < config.steps:  # stopped by SIGTERM/SIGINT
+        return stopped_run(STAGE, step, checkpoint, save, log, losses)
+
     vae.eval()
     if not phase1_metrics:  # a run with no temporal steps
         phase1_metrics = {"val_keyframe_psnr_db": frame_psnr(vae, val_clips, device)}
@@ -468,7 +476,9 @@ def parse_config(argv: Sequence[str] | None = None) -> VaeTrainingConfig:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    train(parse_config(argv))
+    stop = StopRequest()
+    stop.install()
+    train(parse_config(argv), stop)
 
 
 if __name__ == "__main__":

@@ -43,7 +43,9 @@ def test_key_frames_equal_the_committed_parity_latents_the_runtime_matches(folde
     )
 
     expected = load_file(str(PARITY / "keyframe-parity.safetensors"))["latents.ddim"]
-    np.testing.assert_allclose(latents.numpy(), expected, rtol=0, atol=1e-5 * np.abs(expected).max())
+    # the runtime's bound (generate-keyframes.spec.ts): 25 guided steps amplify float32 rounding
+    # that differs between onnxruntime runs (1.08e-5 of the maximum seen on a fresh clone)
+    np.testing.assert_allclose(latents.numpy(), expected, rtol=0, atol=1e-4 * np.abs(expected).max())
 
 
 def test_bytes_round_half_to_even_like_the_runtime():

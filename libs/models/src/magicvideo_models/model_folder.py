@@ -86,11 +86,11 @@ def export_model_folder(
 
     contract = load_contract()
     reports: list[ExportReport] = []
+    trained = load_trained_weights(Path(weights_dir)) if weights_dir is not None else None
+    config = as_trained(config, trained)
     built = build_models(config, seed)
-    trained: TrainedWeights | None = None
     trained_models: list[str] = []
-    if weights_dir is not None:
-        trained = load_trained_weights(Path(weights_dir))
+    if trained is not None:
         trained_models = load_into_model_set(built, trained)
         say(f"trained weights from {weights_dir}: {', '.join(trained_models) or 'none'}")
     for model in built.models:
@@ -117,6 +117,14 @@ def export_model_folder(
     validate_model_folder(folder, contract).raise_if_invalid()
     say(f"{folder}: valid against the model-folder contract")
     return FolderExport(folder, config.name, seed, time.perf_counter() - started, reports)
+
+
+def as_trained(config: ModelSetConfig, trained: TrainedWeights | None) -> ModelSetConfig:
+    """The config with what training decided beyond the weights: a text encoder that repeats the
+    caption's states over the padding when the key-frame U-Net was trained on them so."""
+    if trained is None or not trained.repeat_caption_states:
+        return config
+    return replace(config, text_encoder=replace(config.text_encoder, repeat_caption_states=True))
 
 
 def build_manifest(
@@ -200,7 +208,7 @@ def _training_summary(
         stage: {key: summary[key] for key in (*stage_keys, *metric_keys) if key in summary}
         for stage, summary in (trained.summaries.items() if trained else [])
     }
-    return {
+    summary = {
         "status": "trained" if not untrained else "partially trained",
         "data": "MagicVideo Shapes (DESIGN.md §7), rendered from data seed 0",
         "trained_models": trained_models,
@@ -208,6 +216,11 @@ def _training_summary(
         "stages": stages,
         "latent_scaling_factor": scaling_note,
     }
+    if config.text_encoder.repeat_caption_states:
+        summary["text_encoder"] = (
+            "the states after the caption's EOS repeat the caption's own, as the key-frame U-Net was trained"
+        )
+    return summary
 
 
 def interp_scheduler(config: ModelSetConfig) -> SchedulerConfig:

@@ -38,6 +38,14 @@ class TextEncoderConfig:
     intermediate_size: int = 512
     max_position_embeddings: int = MAX_LENGTH
     hidden_act: str = "quick_gelu"  # CLIP's
+    # Fill the positions after the first EOS (the padding) with the caption's own states, BOS …
+    # EOS repeated. Under the causal mask each padding state summarises the whole caption, and a
+    # U-Net reading those 70-odd summaries learns captions as wholes: it then draws a held-out
+    # combination as its nearest seen caption (docs/design-notes.md, "The key-frame U-Net read
+    # its captions from the padding"). Repeated, every key is one of the caption's tokens, about
+    # equally often, so the U-Net's attention weighs them as attention masked to the caption
+    # would, with no mask input (zeroed padding instead is a sink that drowns the words).
+    repeat_caption_states: bool = False
 
     @classmethod
     def tiny(cls) -> TextEncoderConfig:
@@ -94,7 +102,21 @@ class TextEncoder(nn.Module):
         self.clip = CLIPTextModel(config.to_clip_config())
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
-        return self.clip(input_ids=input_ids).last_hidden_state
+        states = self.clip(input_ids=input_ids).last_hidden_state
+        if self.config.repeat_caption_states:
+            return caption_states_repeated(states, input_ids, self.config.eos_token_id)
+        return states
+
+
+def caption_states_repeated(states: torch.Tensor, input_ids: torch.Tensor, eos_token_id: int) -> torch.Tensor:
+    """states [B, L, D] with position p holding the state at p mod n, n = the row's first EOS
+    index + 1 (BOS, the words, that EOS; L when a truncated row has no EOS). Exports to ONNX:
+    argmax keeps the first of equal values in both, then a gather."""
+    length = input_ids.shape[1]
+    is_eos = (input_ids == eos_token_id).to(torch.int64)
+    caption_length = torch.where(is_eos.amax(dim=1) > 0, is_eos.argmax(dim=1) + 1, length)
+    positions = torch.arange(length, device=input_ids.device).unsqueeze(0) % caption_length.unsqueeze(1)
+    return torch.gather(states, 1, positions.unsqueeze(-1).expand(-1, -1, states.shape[-1]))
 
 
 def example_inputs(config: TextEncoderConfig, batch_size: int = 1) -> dict[str, torch.Tensor]:

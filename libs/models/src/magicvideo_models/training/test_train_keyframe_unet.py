@@ -8,6 +8,7 @@ from safetensors.torch import load_file
 
 from magicvideo_models.image_encoder import ImageEncoder
 from magicvideo_models.keyframe_unet import KeyframeUNet
+from magicvideo_models.model_folder import as_trained
 from magicvideo_models.model_set import ModelSetConfig
 from magicvideo_models.shapes.clips import sample_clip
 from magicvideo_models.shapes.grammar import parse_caption
@@ -18,6 +19,7 @@ from magicvideo_models.training.test_stop_request import StopAfter
 from magicvideo_models.training.train_keyframe_unet import (
     KeyframeTrainingConfig,
     augmented_batch,
+    keyframe_model_set,
     pool_indices,
     read_weights_snapshot,
     time_reversed,
@@ -163,6 +165,20 @@ def test_a_weights_snapshot_starts_a_run_at_its_step(tmp_path: Path, encoders_fo
     assert sorted(tuned["losses"]) == [1, 2]
     assert tuned["unsupervised_steps_done"] == 0 and tuned["text_steps_done"] == 2
     assert len(tuned["loss_curve"]) <= 2
+
+
+def test_a_run_on_repeated_caption_states_records_it_for_the_export(
+    tmp_path: Path, encoders_folder: Path
+) -> None:
+    config = replace(smoke_config(tmp_path, encoders_folder, "repeated"), repeat_caption_states=True)
+    assert keyframe_model_set(config).text_encoder.repeat_caption_states
+    assert not keyframe_model_set(
+        replace(config, repeat_caption_states=False)
+    ).text_encoder.repeat_caption_states
+    summary = train(config)
+    assert summary["config"]["repeat_caption_states"] is True
+    exported = as_trained(ModelSetConfig.tiny(), load_trained_weights(config.weights_out))
+    assert exported.text_encoder.repeat_caption_states  # the folder's text encoder repeats them too
 
 
 def test_with_a_pixel_weight_the_batch_carries_the_true_key_frames_as_played(

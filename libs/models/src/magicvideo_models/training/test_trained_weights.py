@@ -1,13 +1,14 @@
 """Stage weights round-trip through float16 safetensors into a model set, and the manifest says
 which models are trained and carries the measured latent scaling factor."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 
 from magicvideo_models.contract import validate_manifest
-from magicvideo_models.model_folder import build_manifest
+from magicvideo_models.model_folder import as_trained, build_manifest
 from magicvideo_models.model_set import ModelSetConfig, build_models
 from magicvideo_models.training.trained_weights import (
     load_into_model_set,
@@ -67,3 +68,24 @@ def test_manifest_of_a_partly_trained_set_names_its_trained_models_and_measured_
     untrained = build_manifest(config, 0, 14, names)
     assert untrained["training"]["status"] == "untrained"
     assert untrained["latent_scaling_factor"] == config.latent_scaling_factor
+
+
+def test_a_key_frame_unet_trained_on_repeated_caption_states_gets_a_text_encoder_that_repeats_them(
+    tmp_path: Path,
+) -> None:
+    config = ModelSetConfig.tiny()
+    unet = build_models(config, seed=0).models
+    state = next(m for m in unet if m.name == "unet").module.state_dict()
+    save_stage_weights(tmp_path / "kept", "keyframe_unet", state, {"config": {"lr": 1e-4}})
+    save_stage_weights(
+        tmp_path / "repeated", "keyframe_unet", state, {"config": {"repeat_caption_states": True}}
+    )
+    assert not as_trained(config, load_trained_weights(tmp_path / "kept")).text_encoder.repeat_caption_states
+    assert not as_trained(config, None).text_encoder.repeat_caption_states
+    repeating = as_trained(config, load_trained_weights(tmp_path / "repeated"))
+    assert repeating.text_encoder.repeat_caption_states
+    assert replace(repeating, text_encoder=config.text_encoder) == config  # nothing else changes
+    names = [m.name for m in unet]
+    manifest = build_manifest(repeating, 0, 14, names, load_trained_weights(tmp_path / "repeated"), ["unet"])
+    assert "repeat the caption's own" in manifest["training"]["text_encoder"]
+    assert validate_manifest(manifest) == []

@@ -18,6 +18,10 @@ has reached by then.
 - Steps N … N+M−1, text (eq. 6): the context is the frozen text encoder's last_hidden_state of
   the caption, [B, 77, D]; with probability --condition-dropout the caption is "" (the
   empty-prompt embedding the samplers use as uncond), so classifier-free guidance works.
+  With --repeat-caption-states the positions after the caption's EOS hold the caption's own
+  states repeated (text_encoder.py) instead of the padding's whole-caption summaries, so the
+  U-Net has to read the words, which a held-out combination needs (docs/design-notes.md); the export
+  reads the flag from keyframe_unet.json and builds the folder's text encoder to match.
 
 Both phases: latents = VAE latents × the VAE's measured latent_scaling_factor (vae.json);
 t uniform in [0, 1000), z_t = √ᾱ_t z_0 + √(1 − ᾱ_t) ε with the manifest's scheduler
@@ -131,6 +135,9 @@ class KeyframeTrainingConfig:
     grad_clip: float = 1.0
     ema_decay: float = 0.999
     condition_dropout: float = 0.1
+    # the text encoder's padding states replaced by the caption's own (text_encoder.py); recorded
+    # in the summary, which is how export builds the folder's text encoder to match
+    repeat_caption_states: bool = False
     min_snr_gamma: float = 5.0  # loss weight min(SNR_t, γ)/SNR_t (loss_weighting.py); 0: plain eq. 6
     reverse_fraction: float = 0.5
     # weight of the decoded key frames' error beside the latent loss (decoded_frame_loss.py); 0: off
@@ -363,6 +370,13 @@ def judged_samples(
     }
 
 
+def keyframe_model_set(config: KeyframeTrainingConfig) -> ModelSetConfig:
+    """The model set, its text encoder as this run conditions on it."""
+    model_set = ModelSetConfig.by_name(config.model_set)
+    text_encoder = replace(model_set.text_encoder, repeat_caption_states=config.repeat_caption_states)
+    return replace(model_set, text_encoder=text_encoder)
+
+
 def format_rates(rates: Mapping[str, float]) -> str:
     return " ".join(f"{name} {rates[name]:.2f}" for name in ("colour", "shape", "motion", "all"))
 
@@ -379,7 +393,7 @@ def train(config: KeyframeTrainingConfig, stop: StopRequest | None = None) -> di
     device = "cuda" if torch.cuda.is_available() else "cpu"
     stop = stop or StopRequest()
     log = RunLog(config.out, quiet=config.quiet)
-    model_set = ModelSetConfig.by_name(config.model_set)
+    model_set = keyframe_model_set(config)
     encoders = load_frozen_encoders(config.encoders_from, model_set, device)
     cache = LatentCache(
         config.cache_root,

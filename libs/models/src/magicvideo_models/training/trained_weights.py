@@ -82,6 +82,13 @@ class TrainedWeights:
         vae = self.summaries.get("vae")
         return None if vae is None else float(vae["latent_scaling_factor"])
 
+    @property
+    def repeat_caption_states(self) -> bool:
+        """Whether the key-frame U-Net was trained on text states whose padding repeats the
+        caption's states (text_encoder.py), so the folder's text encoder must do the same."""
+        unet = self.summaries.get("keyframe_unet", {})
+        return bool(unet.get("config", {}).get("repeat_caption_states", False))
+
 
 def load_trained_weights(folder: Path) -> TrainedWeights:
     """Every stage found in `folder` (a stage without its file is simply untrained)."""
